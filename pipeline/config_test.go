@@ -177,4 +177,3 @@ func TestLatencyTruncatedAtZero(t *testing.T) {
 		t.Errorf("only %d of 10000 samples truncated to zero; want ~46%%", zeros)
 	}
 }
-

@@ -130,6 +130,20 @@ func (c *Context) MarkAt(name string, at time.Duration, r ResponseID, value floa
 	c.s.timeline.add(Mark{Name: name, At: at, Response: r, Turn: -1, Stage: c.Name(), Value: value})
 }
 
+// MarkText stamps a mark now for response r carrying text and a value.
+func (c *Context) MarkText(name string, r ResponseID, text string, value float64) {
+	c.s.timeline.add(Mark{Name: name, At: c.Now(), Response: r, Turn: -1, Stage: c.Name(), Text: text, Value: value})
+}
+
+// Reply returns the scripted answer to a user transcript, if the input
+// script has one. An LLM stage uses it in place of generating text.
+func (c *Context) Reply(transcript string) (string, bool) {
+	if c.s.replies == nil {
+		return "", false
+	}
+	return c.s.replies(transcript)
+}
+
 // Count adds n to the session counter name.
 func (c *Context) Count(name string, n int64) { c.s.counters[name] += n }
 

@@ -88,6 +88,10 @@ type TurnMetrics struct {
 	// answer was cut off.
 	PlayedMs  float64 `json:"played_ms,omitempty"`
 	Truncated bool    `json:"truncated,omitempty"`
+	// Text is the answer's full text; Heard is the part the user heard,
+	// which is what the conversation history must keep after a barge-in.
+	Text  string `json:"text,omitempty"`
+	Heard string `json:"heard,omitempty"`
 }
 
 // Breakdown sum, for checks: it equals Values[voice_to_voice].
@@ -272,6 +276,12 @@ func (t *Timeline) measure(tm *TurnMetrics, tt *truthTurn, r *respInfo) {
 	tm.Response = r.id
 	tm.PlayedMs = r.playedMs
 	tm.Truncated = r.interrupted || (r.cancelled && r.ended)
+	if m, ok := t.First(MarkResponseText, r.id); ok {
+		tm.Text = m.Text
+	}
+	if m, ok := t.First(MarkHeard, r.id); ok {
+		tm.Heard = m.Text
+	}
 	if !r.played {
 		return
 	}

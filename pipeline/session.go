@@ -31,6 +31,7 @@ type Session struct {
 	lastResponse ResponseID
 	output       func(Frame, Direction)
 	observe      func(stage string, f Frame, dir Direction)
+	replies      func(string) (string, bool)
 	errs         []error
 }
 
@@ -69,6 +70,8 @@ type Options struct {
 	Output func(f Frame, dir Direction)
 	// Observe, if set, sees every frame a stage pushes, before delivery.
 	Observe func(stage string, f Frame, dir Direction)
+	// Replies, if set, gives the scripted answer to a user transcript.
+	Replies func(transcript string) (string, bool)
 }
 
 // NewSession builds a session over stages, in chain order (the first stage
@@ -87,6 +90,7 @@ func NewSession(opts Options, stages ...Named) *Session {
 		counters: map[string]int64{},
 		output:   opts.Output,
 		observe:  opts.Observe,
+		replies:  opts.Replies,
 		cur:      cursor{node: -1},
 	}
 	for i, st := range stages {

@@ -33,6 +33,12 @@ const (
 	MarkInterrupted        = "response.interrupted" // a barge-in cancelled the response
 	MarkCancelled          = "response.cancelled"   // cancelled for another reason
 	MarkBackchannelIgnored = "turn.backchannel_ignored"
+	// MarkHeard is stamped when an answer's heard part is known (after
+	// playback ends or is cut): Text is what the user heard, Value the
+	// fraction of the answer's text.
+	MarkHeard = "response.heard"
+	// MarkResponseText records an answer's full text (Text).
+	MarkResponseText = "response.text"
 
 	// Client side.
 	MarkClientFirstAudio  = "client.first_audio"  // first assistant audio arrived
@@ -49,6 +55,9 @@ type Mark struct {
 	Turn  int     `json:"turn"`
 	Stage string  `json:"stage,omitempty"`
 	Value float64 `json:"value,omitempty"`
+	// Text carries words where a mark is about them: the transcript a
+	// stage produced, the part of an answer the user actually heard.
+	Text string `json:"text,omitempty"`
 }
 
 // Timeline is the ordered list of marks of one session.
