@@ -112,11 +112,20 @@ func pathAt(keys []keyLine, line int) string {
 	return best.path
 }
 
-var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	nodeType        = reflect.TypeFor[yaml.Node]()
+)
 
 // checkKnown walks a mapping node against a struct type and reports the
 // first key that names no field, with the fields that exist.
 func checkKnown(n *yaml.Node, t reflect.Type, prefix string, keys *[]keyLine) error {
+	for t.Kind() == reflect.Pointer && t.Elem() == nodeType {
+		t = t.Elem()
+	}
+	if t == nodeType {
+		return nil // decoded later, by whoever knows its type
+	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -353,5 +354,26 @@ func TestWallClockRunsSameStages(t *testing.T) {
 	}
 	if turns[0].BreakdownSum() != v2v {
 		t.Errorf("breakdown sums to %v; want %v", turns[0].BreakdownSum(), v2v)
+	}
+}
+
+func TestWaterfallShowsEverySegment(t *testing.T) {
+	s := runChain(t, constChain(), 1, nil)
+	tm := s.Timeline().Turns()[0]
+	var b bytes.Buffer
+	if err := pipeline.WriteWaterfall(&b, tm, 40); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"voice_to_voice 1382.0 ms", "endpointing", "500.0 ms", "llm_ttft", "351.0 ms"} {
+		if !bytes.Contains(b.Bytes(), []byte(want)) {
+			t.Errorf("waterfall lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "sum") || !strings.Contains(out[strings.Index(out, "sum"):], "1382.0 ms") {
+		t.Errorf("waterfall sum row wrong:\n%s", out)
+	}
+	if strings.Contains(out, "llm_queue") {
+		t.Errorf("zero-length segment shown:\n%s", out)
 	}
 }
