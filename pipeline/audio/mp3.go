@@ -1,7 +1,6 @@
 package audio
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -57,7 +56,7 @@ func DecodeMP3File(path string) (Clip, error) {
 		return Clip{}, fmt.Errorf("audio: decode MP3: %w", err)
 	}
 	defer f.Close()
-	c, _, err := decodeMP3(bufio.NewReader(f))
+	c, _, err := decodeMP3(f)
 	if err != nil {
 		return Clip{}, fmt.Errorf("audio: decode MP3 %s: %w", path, err)
 	}
@@ -82,7 +81,7 @@ func DecodeMP3WithInfo(r io.Reader) (Clip, MP3Info, error) {
 	return c, info, nil
 }
 
-func decodeMP3(r io.Reader) (c Clip, info MP3Info, err error) {
+func decodeMP3(r io.Reader) (Clip, MP3Info, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return Clip{}, MP3Info{}, fmt.Errorf("read: %w", err)
@@ -109,7 +108,7 @@ func decodeMP3(r io.Reader) (c Clip, info MP3Info, err error) {
 		mono[i] = int16((l + r) >> 1)
 	}
 
-	info = MP3Info{Rate: rate, Encoder: tag.encoder}
+	info := MP3Info{Rate: rate, Encoder: tag.encoder}
 	if tag.found {
 		// go-mp3 decodes the tag frame like any other, into one frame of
 		// silence that is not part of the stream's audio.
@@ -124,9 +123,9 @@ func decodeMP3(r io.Reader) (c Clip, info MP3Info, err error) {
 }
 
 // runMP3Decoder runs go-mp3 over data and returns its interleaved stereo
-// PCM16 output and sample rate. go-mp3 is not hardened against corrupt
-// input and can panic (index out of range) on it; a panic is turned into an
-// error so that one bad asset cannot take down the process loading it.
+// PCM16 output and sample rate. go-mp3 has a history of panicking on
+// corrupt input (its own fuzz regressions), so a panic is turned into an
+// error: one bad asset must not take down the process loading it.
 func runMP3Decoder(data []byte) (pcm []byte, rate int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -155,7 +154,9 @@ func runMP3Decoder(data []byte) (pcm []byte, rate int, err error) {
 // MP3DecoderDelay. So the source occupies [delay+529, delay+529+n) where
 // n = len(stream) - delay - padding. When the padding is shorter than the
 // decoder delay the decoder never emits the source's last few samples, and
-// the clip is padded with silence so its length still matches the source's.
+// the clip is padded with that much silence so its length still matches the
+// source's. A stream cut short (fewer frames than the tag counts) is not
+// padded: it keeps what was decoded.
 func trimMP3(s []int16, tag mp3Tag) []int16 {
 	streamLen := len(s)
 	if tag.frames > 0 {
@@ -167,8 +168,11 @@ func trimMP3(s []int16, tag mp3Tag) []int16 {
 		return s[:0]
 	}
 	end := start + n
-	if end <= len(s) {
+	switch {
+	case end <= len(s):
 		return s[start:end]
+	case end-len(s) > MP3DecoderDelay: // truncated stream
+		return s[start:]
 	}
 	out := make([]int16, n)
 	copy(out, s[start:])

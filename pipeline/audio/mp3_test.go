@@ -198,6 +198,13 @@ func TestTrimMP3PadsShortTail(t *testing.T) {
 	if got[0] != int16(576+MP3DecoderDelay) || got[len(got)-1] != 0 {
 		t.Errorf("got first %d, last %d; want first %d and a zero-padded tail", got[0], got[len(got)-1], 576+MP3DecoderDelay)
 	}
+
+	// A stream with fewer frames than its tag counts keeps what it has
+	// rather than growing a long silent tail.
+	tag.frames = 40
+	if got, want := len(trimMP3(s, tag)), len(s)-576-MP3DecoderDelay; got != want {
+		t.Errorf("truncated stream: got %d samples; want the %d decoded after the delay", got, want)
+	}
 }
 
 func FuzzDecodeMP3(f *testing.F) {

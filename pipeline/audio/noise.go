@@ -181,14 +181,14 @@ func MixSNR(speech, noise []int16, snrDB float64) []int16 {
 // assumes SampleRate; at other rates only the block length changes). Pauses
 // and padding therefore do not pull the level down. Silence returns -Inf.
 func ActiveLevelDBFS(s []int16) float64 {
-	return powerDB(activePower(s))
+	return powerDB(activePower(s, 1))
 }
 
 // activePower returns the mean square (full scale = 1) of the active blocks
-// of s, whose values are in int16 units; see ActiveLevelDBFS. It is generic
-// so the synthesiser can normalise its float output by the same measure
-// callers later read back from the int16 clip.
-func activePower[T int16 | float32](s []T) float64 {
+// of s, whose values times scale are in int16 units; see ActiveLevelDBFS.
+// It is generic so the synthesiser can normalise its float output, at any
+// scale, by the same measure callers later read back from the int16 clip.
+func activePower[T int16 | float32](s []T, scale float64) float64 {
 	const block = SampleRate / 100
 	energies := make([]float64, 0, len(s)/block+1)
 	peak := 0.0
@@ -198,6 +198,7 @@ func activePower[T int16 | float32](s []T) float64 {
 			f := float64(v)
 			sum += f * f
 		}
+		sum *= scale * scale
 		energies = append(energies, sum)
 		peak = max(peak, sum/float64(min(block, len(s)-i)))
 	}

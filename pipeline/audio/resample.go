@@ -144,12 +144,22 @@ func (k sincKernel) dot(x []float64, i int, coef []float64) float64 {
 	base := i + k.first
 	if base >= 0 && base+len(coef) <= len(x) {
 		// Interior: no bounds juggling in the hot loop.
+		// Four independent accumulators let the CPU overlap the
+		// multiply-adds instead of waiting on one long dependency chain.
 		win := x[base : base+len(coef)]
-		var acc float64
-		for t, c := range coef {
-			acc += c * win[t]
+		var a0, a1, a2, a3 float64
+		t := 0
+		for ; t+4 <= len(coef); t += 4 {
+			c, w := coef[t:t+4:t+4], win[t:t+4:t+4]
+			a0 += c[0] * w[0]
+			a1 += c[1] * w[1]
+			a2 += c[2] * w[2]
+			a3 += c[3] * w[3]
 		}
-		return acc
+		for ; t < len(coef); t++ {
+			a0 += coef[t] * win[t]
+		}
+		return (a0 + a1) + (a2 + a3)
 	}
 	var acc float64
 	for t, c := range coef {

@@ -43,7 +43,7 @@ func TestResampleKeepsTones(t *testing.T) {
 		{1000, 8000, 24000},
 		{3000, 24000, 16000},
 		{10000, 44100, 24000}, // below the 12 kHz output Nyquist: must survive
-		{6000, 16000, 24000}, // passband is flat to ~85% of the lower Nyquist
+		{6000, 16000, 24000},  // passband is flat to ~85% of the lower Nyquist
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%gHz_%d_to_%d", tt.freq, tt.from, tt.to), func(t *testing.T) {

@@ -33,7 +33,8 @@ const (
 
 // Pauses the synthesiser puts between phrases: short at commas and similar,
 // long at sentence ends. None is added before the first word or after the
-// last, so a clip's speech runs from its first sample to its last.
+// last: a clip's speech fills it (SpeechSpan finds it within a few
+// milliseconds of both ends), so callers add their own silence.
 const (
 	synthShortPause = 180 * time.Millisecond
 	synthLongPause  = 450 * time.Millisecond

@@ -13,7 +13,8 @@ const (
 	jitter       = 0.02 // peak-to-peak period variation per cycle
 	shimmer      = 0.10 // peak-to-peak amplitude variation per cycle
 	aspiration   = 0.03 // breath noise mixed into the glottal source
-	// fricativeGain sets fricatives ≈ 12 dB below vowels, as in speech.
+	// fricativeGain puts fricative noise ≈ 10 dB below the vowels, roughly
+	// as in speech.
 	fricativeGain = 0.35
 	// formantBlock is how often (in samples) the formant filters are
 	// retuned and envelopes evaluated: 2.7 ms is far finer than
@@ -21,10 +22,12 @@ const (
 	formantBlock = 64
 )
 
-// Formant bandwidths in Hz (Klatt 1980 typical values); the fricative
-// resonance is broad, centred where /s/ and /sh/ noise has its energy.
-var (
-	formantBW   = formants{80, 100, 140}
+// formantBW are the formant bandwidths in Hz (Klatt 1980 typical values).
+var formantBW = formants{80, 100, 140}
+
+// The fricative resonance is broad, centred where /s/ and /sh/ noise has
+// its energy.
+const (
 	fricativeF  = 5000.0
 	fricativeBW = 3000.0
 )
@@ -73,21 +76,20 @@ func smoothstep(x float64) float64 { return x * x * (3 - 2*x) }
 // voice is the renderer's state, carried across syllables so pitch and
 // filter memories are continuous through an utterance.
 type voice struct {
-	rng        *rand.Rand
-	noise      uint64 // xorshift state: per-sample noise at a fraction of rand's cost
-	phase      float64
-	jit, shim  float64
-	formant    [3]resonator
-	fric       resonator
-	prevNoise  float64
-	sonorant   formants // sonorantLike, scaled to the voice
-	sampleRate float64
+	rng       *rand.Rand
+	noise     uint64 // xorshift state: per-sample noise at a fraction of rand's cost
+	phase     float64
+	jit, shim float64
+	formant   [3]resonator
+	fric      resonator
+	prevNoise float64
+	sonorant  formants // sonorantLike, scaled to the voice
 }
 
 func newVoice(rng *rand.Rand, formantScale float64) *voice {
 	v := &voice{
 		rng: rng, noise: rng.Uint64() | 1, jit: 1, shim: 1,
-		sonorant: sonorantLike.scale(formantScale), sampleRate: SampleRate,
+		sonorant: sonorantLike.scale(formantScale),
 	}
 	for k := range v.formant {
 		v.formant[k] = newResonator(formantBW[k])
@@ -117,8 +119,8 @@ func (s *Synth) render(p synthPlan) []int16 {
 		v.syllable(buf, &p.syl[i])
 	}
 	// Normalise by the active level (what ActiveLevelDBFS will read back).
-	// Its silence floor is an absolute level, so measure at a nominal
-	// -6 dBFS peak rather than at the render's arbitrary scale.
+	// Its silence floor is an absolute level, so measure as if the render
+	// peaked at -6 dBFS rather than at its arbitrary scale.
 	var peak float32
 	for _, x := range buf {
 		if x > peak {
@@ -131,8 +133,7 @@ func (s *Synth) render(p synthPlan) []int16 {
 		return out
 	}
 	norm := 0.5 * fullScale / float64(peak)
-	power := activePower(buf) * norm * norm
-	gain := norm * math.Sqrt(dbPower(s.cfg.LevelDBFS)/power)
+	gain := norm * math.Sqrt(dbPower(s.cfg.LevelDBFS)/activePower(buf, norm))
 	for i, x := range buf {
 		out[i] = toInt16(float64(x) * gain)
 	}
