@@ -122,6 +122,11 @@ const (
 	FlagLast
 	// FlagConcealed: a frame synthesised by the client to hide a lost one.
 	FlagConcealed
+	// FlagVoiced: a voice activity detector judged this user audio frame to
+	// hold speech. Unlike the truth flags, it is a detector's belief, set on
+	// the frames it forwards, so later stages can count how long the user
+	// has really been speaking (a VAD's stop hangover is not speech).
+	FlagVoiced
 )
 
 // Frame is one message in the pipeline. Which fields matter depends on Kind:
