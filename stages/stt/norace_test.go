@@ -1,0 +1,5 @@
+//go:build !race
+
+package stt_test
+
+const raceEnabled = false
