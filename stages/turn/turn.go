@@ -4,11 +4,13 @@
 //
 // Both detectors share one core (Detector): they follow the VAD's
 // SpeechStarted/SpeechStopped frames, whose At fields are the VAD's
-// estimated onset and offset in the capture timeline, and end a turn a
-// policy-given time after the estimated offset — so the wait already spent
-// getting the audio to the VAD and confirming the silence counts:
-// wait = after − (now − offset), never negative. A turn ends only if the
-// user spoke (a SpeechStarted) since the previous turn end.
+// estimated onset and offset in the capture timeline, and end a turn once
+// the audio received shows a policy-given silence after the estimated
+// offset. Silence is counted in received audio: a server cannot know about
+// silence that has not reached it yet, so the turn ends at
+// offset + silence + lag, where lag is the newest audio frame's transit
+// delay (the uplink). A turn ends only if the user
+// spoke (a SpeechStarted) since the previous turn end.
 //
 // Barge-in. From its own TurnEnded until a PlaybackStopped for it comes back
 // upstream (or an Interruption/Cancel for it passes), the response is
@@ -107,6 +109,10 @@ type Detector struct {
 	pendingBase time.Duration // voiced total at the candidate's onset
 	hist        [voicedHistory]voicedAt
 	histN       int
+
+	// transit is how late the newest user audio frame arrived after its
+	// capture ended: the uplink, as this stage experiences it.
+	transit time.Duration
 }
 
 // voicedHistory frames (2.56 s) cover any VAD's confirmation delay.
@@ -213,6 +219,7 @@ func (d *Detector) countVoiced(f pipeline.Frame) {
 		d.voicedSeen = true
 		d.voiced += f.Duration()
 	}
+	d.transit = max(d.ctx.Now()-(f.At+f.Duration()), 0)
 	d.hist[d.histN%voicedHistory] = voicedAt{end: f.At + f.Duration(), total: d.voiced}
 	d.histN++
 	if d.pending && d.voicedSeen && d.voiced-d.pendingBase >= d.bargeIn.MinInterruption.D() {
@@ -277,8 +284,13 @@ func (d *Detector) speechStopped(offset time.Duration) {
 		return
 	}
 	after, why := d.policy.decide(d.ctx, offset)
-	d.schedule(offset+after, why)
+	d.schedule(offset+after+d.lag(), why)
 }
+
+// lag is how far received audio trails the session clock — the newest
+// frame's transit delay: the time the silence being counted still has to
+// travel before the server hears it.
+func (d *Detector) lag() time.Duration { return d.transit }
 
 // revisit re-asks the policy when the truth shows that the silence being
 // waited out ended the utterance (at end), keeping the earlier end.
@@ -287,8 +299,8 @@ func (d *Detector) revisit(end time.Duration) {
 		return
 	}
 	after, why := d.policy.decide(d.ctx, end)
-	if end+after < d.endTimer.When() {
-		d.schedule(end+after, why)
+	if at := end + after + d.lag(); at < d.endTimer.When() {
+		d.schedule(at, why)
 	}
 }
 
