@@ -246,8 +246,12 @@ func (s *Session) deliver(d delivery) {
 }
 
 // stale reports whether a downstream data or control frame belongs to a
-// response already cancelled at n.
+// response already cancelled at n. Playback reports are never stale: they
+// say what the listener already heard, which matters most after a cut.
 func (s *Session) stale(n *node, f Frame, dir Direction) bool {
+	if f.Kind == PlaybackStarted || f.Kind == PlaybackStopped {
+		return false
+	}
 	return dir == Downstream && !f.Kind.IsSystem() && f.Response != 0 && f.Response <= n.cancelled
 }
 

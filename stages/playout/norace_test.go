@@ -1,0 +1,5 @@
+//go:build !race
+
+package playout_test
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tts_test
+
+const raceEnabled = false
