@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
@@ -88,4 +89,14 @@ func Assets() []string {
 		out = append(out, "assets/"+e.Name())
 	}
 	return out
+}
+
+// Utterance makes a scripted utterance of the clip, with its true speech
+// spans, transcript and the answer the assistant should give.
+func (c Clip) Utterance(text, reply string) pipeline.Utterance {
+	u := pipeline.Utterance{Audio: c.Samples, Text: text, Reply: reply}
+	for _, s := range c.Speech {
+		u.Speech = append(u.Speech, [2]time.Duration{s.Start, s.End})
+	}
+	return u
 }

@@ -139,8 +139,23 @@ type Architecture struct {
 // Prepare decodes every stage config of p over its defaults, then the
 // overrides for that stage (keyed by stage name), strictly.
 func (p *Preset) Prepare(r *pipeline.Registry, overrides map[string]*yaml.Node) (*Architecture, error) {
+	layers := map[string][]*yaml.Node{}
+	for k, v := range overrides {
+		layers[k] = []*yaml.Node{v}
+	}
+	return p.PrepareLayers(r, layers)
+}
+
+// PrepareLayers is Prepare with several override layers per stage, applied
+// in order.
+func (p *Preset) PrepareLayers(r *pipeline.Registry, overrides map[string][]*yaml.Node) (*Architecture, error) {
 	a := &Architecture{Name: p.Name, Preset: p}
+	names := make([]string, 0, len(overrides))
 	for name := range overrides {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		if !p.has(name) {
 			return nil, fmt.Errorf("override for stage %s, which preset %s does not have (it has: %s)", name, p.Name, strings.Join(p.stageNames(), ", "))
 		}
@@ -151,9 +166,7 @@ func (p *Preset) Prepare(r *pipeline.Registry, overrides map[string]*yaml.Node) 
 			c := s.Config
 			layers = append(layers, &c)
 		}
-		if o := overrides[s.Stage]; o != nil {
-			layers = append(layers, o)
-		}
+		layers = append(layers, overrides[s.Stage]...)
 		prep, err := r.Prepare(s.Stage, layers...)
 		if err != nil {
 			return nil, inFile(err, p.File)
