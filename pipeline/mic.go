@@ -243,6 +243,7 @@ func (m *Mic) placeNext(at time.Duration) {
 		tl.add(Mark{Name: MarkUserSpeechEnd, At: at1, Turn: p.turn, Text: u.Text})
 	}
 	m.active = append(m.active, p)
+	m.s.counters["user.audio_ms"] += int64(len(u.Audio) * 1000 / SampleRate)
 	m.lastEnd = p.end
 	m.next++
 	m.arm()
