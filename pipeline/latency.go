@@ -78,7 +78,15 @@ func Empirical(samples ...time.Duration) Latency {
 }
 
 // WithFloor returns l with a lower bound.
-func (l Latency) WithFloor(d time.Duration) Latency { l.floor = d; return l }
+func (l Latency) WithFloor(d time.Duration) Latency {
+	l.floor = d
+	if s := strings.TrimSuffix(l.String(), "}"); strings.HasPrefix(s, "{") {
+		l.src = fmt.Sprintf("%s, floor: %v}", s, d)
+	} else {
+		l.src = fmt.Sprintf("{const: %s, floor: %v}", s, d)
+	}
+	return l
+}
 
 // Sample draws one delay.
 func (l Latency) Sample(r *rand.Rand) time.Duration {

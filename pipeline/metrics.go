@@ -123,9 +123,11 @@ type respInfo struct {
 // detector believed, so the endpointing wait shows.
 //
 // A response belongs to the user turn during which its turn end was
-// detected. The turn's answer is its first response that the same turn did
-// not cancel (a premature endpoint's response is cancelled when the user
-// carries on); a response cancelled by the next turn's barge-in still counts.
+// detected. The turn's answer is its first response that was not cancelled,
+// or that was cancelled only after the user had begun to hear it once they
+// had finished speaking (a barge-in, or a backchannel taken for one). A
+// premature endpoint's response, cancelled when the user carries on, is not
+// the answer.
 func (t *Timeline) Turns() []TurnMetrics {
 	turns := map[int]*truthTurn{}
 	var backchannels []time.Duration
@@ -167,7 +169,13 @@ func (t *Timeline) Turns() []TurnMetrics {
 					tm.PrematureAudible++
 				}
 			}
-			if answer == nil && !(r.cancelled && r.cancelledAt < next) {
+			// The answer is the first response the user got to hear as an
+			// answer: never cancelled, or cancelled only after it began
+			// playing once the user had finished (a barge-in, or a false
+			// interruption by a backchannel). A premature endpoint's
+			// response, cancelled before it played or while the user was
+			// still talking, is not it.
+			if answer == nil && (!r.cancelled || (r.played && r.firstPlayed >= tt.end)) {
 				answer = r
 			}
 		}

@@ -274,6 +274,12 @@ func (m *Mic) capture() {
 			v := int32(buf[k-from]) + int32(p.u.Audio[k-p.start])
 			buf[k-from] = int16(max(min(v, math.MaxInt16), math.MinInt16))
 		}
+		if p.turn < 0 && p.speechFrom >= from && p.speechFrom < to {
+			// A backchannel carries its words but no turn flags: a model that
+			// hears words (a full-duplex speech model) may tell "uh-huh" from
+			// a barge-in by them; no turn detector or STT acts on it.
+			f.Text = p.u.Text
+		}
 		if p.turn >= 0 {
 			if p.speechFrom >= from && p.speechFrom < to {
 				f.Flags |= FlagSpeechStart

@@ -26,8 +26,8 @@ weather|en-us|165|What's the weather like in Paris tomorrow?
 weekend|en-us|165|And what about the weekend?
 restaurant|en-us|165|Can you recommend a good restaurant near the Eiffel Tower?
 stop|en-us|175|Wait, stop. Tell me about Rome instead.
-uhhuh|en-us|150|uh-huh
-mmhm|en-us|150|mm-hm
+uhhuh|en-us|260|uh-huh
+yeah|en-us|240|yeah
 thanks|en-us|165|Great, thanks a lot!
 book1|en-gb|125|I'd like to book a table
 book2|en-gb|125|for four people
