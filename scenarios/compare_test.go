@@ -259,7 +259,7 @@ func exactReport() *Report {
 	}
 	arch := func(name string, v []float64, fi int64) ArchReport {
 		return ArchReport{Name: name, Runs: 10, Metrics: map[string]pipeline.Summary{v2v: summaryOf(v...)},
-			Counts: map[string]int64{"turns": 10, "false_interruption": fi},
+			Counts:    map[string]int64{"turns": 10, "false_interruption": fi},
 			Breakdown: []SegmentMean{{pipeline.MetricEndpointing, 200}, {pipeline.MetricPlayout, v[4] - 200}}}
 	}
 	return &Report{Schema: SchemaVersion, Runs: 10, Scenarios: []ScenarioReport{{Name: "s",

@@ -120,31 +120,18 @@ func (c *chart) xAxis(s scale, ticks []float64) {
 	c.Lines = append(c.Lines, svgLine{p.X, p.Y + p.H, p.X + p.W, p.Y + p.H, "axis"})
 }
 
-// stageColors gives each critical-path stage one colour in every chart.
+// stageColor gives each critical-path stage one colour in every chart.
 func stageColor(name string) string {
-	switch name {
-	case pipeline.MetricNetworkUp:
-		return "#8da0cb"
-	case pipeline.MetricEndpointing:
-		return "#f28e2b"
-	case pipeline.MetricSTTFinal:
-		return "#edc948"
-	case pipeline.MetricLLMQueue:
-		return "#bab0ac"
-	case pipeline.MetricLLMTTFT:
-		return "#4e79a7"
-	case pipeline.MetricSentenceAggregation:
-		return "#76b7b2"
-	case pipeline.MetricTTSTTFB:
-		return "#59a14f"
-	case pipeline.MetricNativeTTFA:
-		return "#b07aa1"
-	case pipeline.MetricNetworkDown:
-		return "#9c755f"
-	case pipeline.MetricPlayout:
-		return "#ff9da7"
+	c, ok := map[string]string{
+		pipeline.MetricNetworkUp: "#8da0cb", pipeline.MetricEndpointing: "#f28e2b", pipeline.MetricSTTFinal: "#edc948",
+		pipeline.MetricLLMQueue: "#bab0ac", pipeline.MetricLLMTTFT: "#4e79a7", pipeline.MetricSentenceAggregation: "#76b7b2",
+		pipeline.MetricTTSTTFB: "#59a14f", pipeline.MetricNativeTTFA: "#b07aa1", pipeline.MetricNetworkDown: "#9c755f",
+		pipeline.MetricPlayout: "#ff9da7",
+	}[name]
+	if !ok {
+		return "#9aa1a9"
 	}
-	return "#9aa1a9"
+	return c
 }
 
 func archColor(i int) string {

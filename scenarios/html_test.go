@@ -52,7 +52,7 @@ func TestHTMLAgreesWithJSON(t *testing.T) {
 				t.Fatalf("scenario %s/%s: cell for unmeasured metric %q", sc.Name, m[1], m[2])
 			}
 			v, _ := Stat(s, m[3])
-			agree(t, sc.Name+"/"+m[1]+"/"+m[2]+"/"+m[3], strings.Fields(m[4]+" p")[0], v)
+			agree(t, sc.Name+"/"+m[1]+"/"+m[2]+"/"+m[3], strings.Fields(m[4] + " p")[0], v)
 			seen++
 		}
 		// 4 stats × every latency metric of every architecture, at least.

@@ -185,6 +185,9 @@ func Parse(data []byte, file string) (*Scenario, error) {
 				if j < len(sc.Conversation) {
 					sc.Conversation[j].line = c.Line
 				}
+				for k := 0; k+1 < len(c.Content); k += 2 {
+					sc.lines[fmt.Sprintf("conversation[%d].%s", j, c.Content[k].Value)] = c.Content[k].Line
+				}
 			}
 		}
 	}
@@ -243,11 +246,16 @@ func (sc *Scenario) validate() error {
 			return sc.fail(f, t.line, "", "give exactly one of audio or synth")
 		}
 		n := 0
-		for _, d := range []*pipeline.Duration{t.At, t.AfterUser, t.AfterAnswer, t.IntoAnswer, t.BargeIn} {
-			if d != nil {
+		timings := []struct {
+			name string
+			d    *pipeline.Duration
+		}{{"at", t.At}, {"after_user", t.AfterUser}, {"after_answer", t.AfterAnswer}, {"into_answer", t.IntoAnswer}, {"barge_in", t.BargeIn}}
+		for _, tm := range timings {
+			if tm.d != nil {
 				n++
-				if *d < 0 {
-					return sc.fail(f, t.line, d.String(), "a timing must not be negative")
+				if *tm.d < 0 {
+					field := f + "." + tm.name
+					return sc.fail(field, sc.lines[field], tm.d.String(), "a timing must not be negative")
 				}
 			}
 		}
