@@ -65,7 +65,9 @@ type Mic struct {
 	MaxLength time.Duration
 
 	s       *Session
-	track   []int16 // everything captured so far; frames slice it
+	store   []int16 // storage that frames holding sound are cut from
+	silence []int16 // the one frame of digital silence, shared, never written
+	noise   []int16 // Noise looped to a whole number of frames
 	pos     int     // samples captured = start of the next frame
 	next    int     // index of the next utterance to place
 	active  []placed
@@ -157,10 +159,44 @@ func (m *Mic) Start(s *Session) error {
 		m.MaxLength = 10 * time.Minute
 	}
 	m.tick = m.capture
-	m.track = make([]int16, 0, 30*SampleRate)
+	m.silence = make([]int16, FrameSamples)[:FrameSamples:FrameSamples]
+	if n := len(m.Noise); n > 0 {
+		// Loop a whole number of frames, so every frame of noise is one
+		// contiguous slice: drop the last partial frame, or repeat a clip
+		// shorter than a frame until it fills one.
+		if n >= FrameSamples {
+			m.noise = m.Noise[: n-n%FrameSamples : n-n%FrameSamples]
+		} else {
+			for len(m.noise) < FrameSamples {
+				m.noise = append(m.noise, m.Noise...)
+			}
+			m.noise = m.noise[:FrameSamples:FrameSamples]
+		}
+	}
 	m.arm()
 	s.AfterFunc(FrameDuration, m.tick)
 	return nil
+}
+
+// chunk returns a fresh frame's worth of storage. Frames are cut from 1 s
+// blocks, so a frame's samples are never written again once it is sent.
+func (m *Mic) chunk() []int16 {
+	if len(m.store)+FrameSamples > cap(m.store) {
+		m.store = make([]int16, 0, 50*FrameSamples)
+	}
+	n := len(m.store)
+	m.store = m.store[:n+FrameSamples]
+	return m.store[n : n+FrameSamples : n+FrameSamples]
+}
+
+// overlaps reports whether any placed utterance sounds in [from, to).
+func (m *Mic) overlaps(from, to int) bool {
+	for _, p := range m.active {
+		if p.start < to && p.end > from {
+			return true
+		}
+	}
+	return false
 }
 
 // SamplesDuration converts a sample count at 24 kHz to a duration.
@@ -253,14 +289,16 @@ func (m *Mic) placeNext(at time.Duration) {
 func (m *Mic) capture() {
 	from := m.pos
 	to := from + FrameSamples
-	for len(m.track) < to {
-		m.track = append(m.track, 0)
+	buf := m.silence
+	if len(m.noise) > 0 {
+		// The loop is frame-aligned, so a frame of noise is a slice of it.
+		k := from % len(m.noise)
+		buf = m.noise[k : k+FrameSamples : k+FrameSamples]
 	}
-	buf := m.track[from:to:to]
-	if len(m.Noise) > 0 {
-		for i := range buf {
-			buf[i] = m.Noise[(from+i)%len(m.Noise)]
-		}
+	if m.overlaps(from, to) {
+		quiet := buf
+		buf = m.chunk()
+		copy(buf, quiet)
 	}
 	f := Frame{Kind: UserAudio, At: SamplesDuration(from), Seq: m.seq, Audio: buf}
 	m.seq++
@@ -270,9 +308,13 @@ func (m *Mic) capture() {
 			continue
 		}
 		lo, hi := max(p.start, from), min(p.end, to)
-		for k := lo; k < hi; k++ {
-			v := int32(buf[k-from]) + int32(p.u.Audio[k-p.start])
-			buf[k-from] = int16(max(min(v, math.MaxInt16), math.MinInt16))
+		if len(m.noise) == 0 {
+			copy(buf[lo-from:hi-from], p.u.Audio[lo-p.start:hi-p.start])
+		} else {
+			for k := lo; k < hi; k++ {
+				v := int32(buf[k-from]) + int32(p.u.Audio[k-p.start])
+				buf[k-from] = int16(max(min(v, math.MaxInt16), math.MinInt16))
+			}
 		}
 		if p.turn < 0 && p.speechFrom >= from && p.speechFrom < to {
 			// A backchannel carries its words but no turn flags: a model that

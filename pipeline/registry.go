@@ -56,6 +56,13 @@ func (r *Registry) Names() []string {
 // Doc returns a stage's one-line description.
 func (r *Registry) Doc(name string) string { return r.factories[name].doc }
 
+// Provisioner is implemented by configs that build something once, after
+// validation, for every session of the architecture to share (read-only or
+// safe for concurrent use): e.g. a speech synthesiser with its cache.
+type Provisioner interface {
+	Provision() error
+}
+
 // Prepared is a stage whose config has been decoded and validated: it builds
 // a fresh stage for each session.
 type Prepared struct {
@@ -92,6 +99,11 @@ func (r *Registry) Prepare(name string, layers ...*yaml.Node) (Prepared, error) 
 	}
 	if len(layers) == 0 {
 		if err := validate(cfg); err != nil {
+			return Prepared{}, withStage(err, name)
+		}
+	}
+	if p, ok := cfg.(Provisioner); ok {
+		if err := p.Provision(); err != nil {
 			return Prepared{}, withStage(err, name)
 		}
 	}

@@ -13,6 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// CounterSimulatedMs counts the conversation time simulated, in ms.
+const CounterSimulatedMs = "simulated_ms"
+
 // RunOptions control a headless run.
 type RunOptions struct {
 	// Archs, if set, replaces every scenario's architectures (preset names).
@@ -114,7 +117,9 @@ func runAll(plans []*plan, opt RunOptions) {
 			for j := range jobs {
 				s := j.p.session(j.i)
 				j.p.turns[j.i] = s.Timeline().Turns()
-				j.p.cnts[j.i] = s.Counters()
+				c := s.Counters()
+				c[CounterSimulatedMs] = s.Now().Milliseconds()
+				j.p.cnts[j.i] = c
 				done <- struct{}{}
 			}
 		})

@@ -66,11 +66,12 @@ func runDemo(w io.Writer, presets []string, seed uint64, runs int) error {
 		}
 		agg := pipeline.NewAggregate()
 		var first []pipeline.TurnMetrics
+		script, err := demoConversation()
+		if err != nil {
+			return err
+		}
 		for i := range max(runs, 1) {
-			mic, err := demoConversation()
-			if err != nil {
-				return err
-			}
+			mic := &pipeline.Mic{Utterances: script.Utterances} // decoded once, shared read-only
 			s := arch.NewSession(pipeline.Options{Seed: seed + uint64(i), Output: mic.Output, Replies: mic.Replies})
 			s.Start()
 			if err := mic.Start(s); err != nil {

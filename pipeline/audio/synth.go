@@ -50,6 +50,7 @@ const (
 type Synth struct {
 	cfg          SynthConfig
 	formantScale float64
+	cache        *speechCache // optional, see WithCache
 }
 
 // NewSynth validates cfg, fills in defaults and returns a Synth.
@@ -85,8 +86,18 @@ func (s *Synth) Config() SynthConfig { return s.cfg }
 // speaking rate, plus pauses at punctuation, and is exactly SpeakDuration.
 // Text with no letters or digits gives an empty clip.
 func (s *Synth) Speak(text string) Clip {
+	if s.cache != nil {
+		if samples, ok := s.cache.get(text); ok {
+			return Clip{Samples: samples, Rate: SampleRate}
+		}
+	}
 	p := s.plan(text)
-	return Clip{Samples: s.render(p), Rate: SampleRate}
+	out := Clip{Samples: s.render(p), Rate: SampleRate}
+	if s.cache != nil {
+		s.cache.put(text, out.Samples)
+		out.Samples = out.Samples[:len(out.Samples):len(out.Samples)]
+	}
+	return out
 }
 
 // SpeakDuration returns the exact duration of Speak(text) without

@@ -30,7 +30,7 @@ import (
 // virtual-clock run ends when the script does.
 type Duplex struct {
 	cfg      DuplexConfig
-	synth    *audio.Synth
+	voice    *voice
 	bcClip   []int16 // the model's own "mm-hm"
 	bcWords  map[string]bool
 	ctx      *pipeline.Context
@@ -86,7 +86,12 @@ const minTurnSpeech = 80 * time.Millisecond
 
 // NewDuplex builds a native.duplex stage for one session.
 func NewDuplex(cfg *DuplexConfig) pipeline.Stage {
-	synth, err := audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
+	v, err := cfg.voice, error(nil)
+	if v == nil { // built without Prepare (tests): a voice of its own
+		var synth *audio.Synth
+		synth, err = audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
+		v = newVoice(synth)
+	}
 	if err != nil {
 		panic("native.duplex: " + err.Error()) // Validate has checked the pitch
 	}
@@ -97,8 +102,8 @@ func NewDuplex(cfg *DuplexConfig) pipeline.Stage {
 	frame := cfg.Frame.D()
 	return &Duplex{
 		cfg:      *cfg,
-		synth:    synth,
-		bcClip:   padToFrames(synth.Speak("mm-hm").Samples),
+		voice:    v,
+		bcClip:   v.speak("mm-hm"),
 		bcWords:  words,
 		frame:    frame,
 		acoustic: cfg.AcousticDelay.D(),
@@ -291,7 +296,7 @@ func (d *Duplex) takeTurn(now time.Duration) {
 	ctx.Push(pipeline.Frame{Kind: pipeline.TurnEnded, Response: r, At: now})
 	text := chooseAnswer(ctx, d.replyText, d.cfg.Answers)
 	ctx.MarkText(pipeline.MarkResponseText, r, text, 0)
-	clip := padToFrames(d.synth.Speak(text).Samples)
+	clip := d.voice.speak(text)
 	d.log.add(r, text, len(clip)/pipeline.FrameSamples)
 	d.startOutput(r, true, clip, text, now)
 	d.turnPending, d.waitDrawn = false, false

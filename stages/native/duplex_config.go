@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
 // DuplexConfig configures native.duplex, a full-duplex speech-to-speech
@@ -22,6 +23,9 @@ import (
 // decision latency is therefore 0; raise it to model a slower model or
 // compute overhead.
 type DuplexConfig struct {
+	// voice is built once by Provision and shared by every session.
+	voice *voice
+
 	// Frame is the model's step: Mimi encodes 24 kHz audio at 12.5 Hz, so
 	// 80 ms (Moshi README). Each step consumes one frame of user audio and
 	// emits one of its own (4 pipeline frames). A multiple of 20 ms.
@@ -160,3 +164,13 @@ func (c *DuplexConfig) Validate() error {
 func probability(p float64) bool { return p >= 0 && p <= 1 }
 
 var _ pipeline.Validator = (*DuplexConfig)(nil)
+
+// Provision builds the voice once for every session of the architecture.
+func (c *DuplexConfig) Provision() error {
+	s, err := audio.NewSynth(audio.SynthConfig{PitchHz: c.VoicePitchHz, Seed: 1})
+	if err != nil {
+		return &pipeline.FieldError{Field: "voice_pitch_hz", Value: fmt.Sprint(c.VoicePitchHz), Reason: err.Error()}
+	}
+	c.voice = newVoice(s)
+	return nil
+}

@@ -19,6 +19,7 @@ package native
 import (
 	"math"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/voicesim/voicesim/pipeline"
@@ -79,6 +80,35 @@ func chooseAnswer(ctx *pipeline.Context, transcript string, bank []string) strin
 	return bank[ctx.Rand().IntN(len(bank))]
 }
 
+// voice speaks answers as whole frames, caching them: a model's answers
+// repeat across the runs of a scenario, and padding a cached clip would
+// copy it every time. Safe for concurrent use; clips are read-only.
+type voice struct {
+	synth *audio.Synth
+	mu    sync.RWMutex
+	clips map[string][]int16
+}
+
+func newVoice(s *audio.Synth) *voice { return &voice{synth: s, clips: map[string][]int16{}} }
+
+// speak returns text's audio zero-padded to whole pipeline frames.
+func (v *voice) speak(text string) []int16 {
+	v.mu.RLock()
+	c, ok := v.clips[text]
+	v.mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = padToFrames(v.synth.Speak(text).Samples)
+	c = c[:len(c):len(c)]
+	v.mu.Lock()
+	if len(v.clips) < speechCacheEntries {
+		v.clips[text] = c
+	}
+	v.mu.Unlock()
+	return c
+}
+
 // padToFrames zero-pads samples to a whole number of pipeline frames, so
 // every frame the model emits is exactly 20 ms.
 func padToFrames(s []int16) []int16 {
@@ -86,7 +116,9 @@ func padToFrames(s []int16) []int16 {
 	if n == len(s) {
 		return s
 	}
-	return append(s, make([]int16, n-len(s))...)
+	out := make([]int16, n)
+	copy(out, s) // never append: s may be a shared, cached clip
+	return out
 }
 
 // heardPrefix returns the words of text the listener heard when playback

@@ -24,7 +24,7 @@ import (
 //     and the stored transcript is cut to match (response.heard).
 type Realtime struct {
 	cfg    RealtimeConfig
-	synth  *audio.Synth
+	voice  *voice
 	ctx    *pipeline.Context
 	emitFn func()
 
@@ -76,7 +76,12 @@ func (a *rtAnswer) tokensFor(k int) int64 {
 
 // NewRealtime builds a native.realtime stage for one session.
 func NewRealtime(cfg *RealtimeConfig) pipeline.Stage {
-	synth, err := audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
+	v, err := cfg.voice, error(nil)
+	if v == nil { // built without Prepare (tests): a voice of its own
+		var synth *audio.Synth
+		synth, err = audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
+		v = newVoice(synth)
+	}
 	if err != nil {
 		// Validate has checked the pitch; the synthesiser's other fields
 		// take defaults.
@@ -85,7 +90,7 @@ func NewRealtime(cfg *RealtimeConfig) pipeline.Stage {
 	codec := cfg.CodecFrame.D()
 	return &Realtime{
 		cfg:            *cfg,
-		synth:          synth,
+		voice:          v,
 		codecSamples:   max(audio.DurationToSamples(codec, pipeline.SampleRate), 1),
 		tokensPerCodec: codec.Seconds() / cfg.AudioPerInputToken.D().Seconds(),
 	}
@@ -180,7 +185,7 @@ func (s *Realtime) respond(r pipeline.ResponseID) {
 	}
 	now := ctx.Now()
 	text := chooseAnswer(ctx, s.userText, s.cfg.Answers)
-	clip := padToFrames(s.synth.Speak(text).Samples)
+	clip := s.voice.speak(text)
 	frames := len(clip) / pipeline.FrameSamples
 	outTok := s.cfg.AudioPerOutputToken.D().Seconds()
 	tokPerFrm := pipeline.FrameDuration.Seconds() / outTok

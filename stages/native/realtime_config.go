@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
 // RealtimeConfig configures native.realtime, a turn-based speech-to-speech
@@ -23,6 +24,9 @@ import (
 // draws hit the floor, so 200 turns see it about once or twice), plus a
 // 20 ms decoder delay.
 type RealtimeConfig struct {
+	// voice is built once by Provision and shared by every session.
+	voice *voice
+
 	// CodecFrame is how much user audio the audio encoder consumes per
 	// step. Default 20 ms: the Realtime API's own audio chunking; GPT-4o's
 	// internal tokenizer frame is unpublished (assumption).
@@ -130,3 +134,17 @@ func fieldErr(field string, value any, reason string) error {
 }
 
 var _ pipeline.Validator = (*RealtimeConfig)(nil)
+
+// Provision builds the voice once for every session of the architecture,
+// with a cache: runs of a scenario repeat the same answers.
+func (c *RealtimeConfig) Provision() error {
+	s, err := audio.NewSynth(audio.SynthConfig{PitchHz: c.VoicePitchHz, Seed: 1})
+	if err != nil {
+		return &pipeline.FieldError{Field: "voice_pitch_hz", Value: fmt.Sprint(c.VoicePitchHz), Reason: err.Error()}
+	}
+	c.voice = newVoice(s)
+	return nil
+}
+
+// speechCacheEntries bounds each voice's cache of synthesised answers.
+const speechCacheEntries = 512

@@ -121,7 +121,7 @@ func TestRealtimeConstantTurn(t *testing.T) {
 		t.Errorf("first audio − turn end = %v; want %v (ttfa 250 ms + decoder 30 ms)", got, want)
 	}
 
-	want := padToFrames(NewRealtime(cfg).(*Realtime).synth.Speak(cfg.Answers[0]).Samples)
+	want := padToFrames(NewRealtime(cfg).(*Realtime).voice.synth.Speak(cfg.Answers[0]).Samples)
 	frames := rig.rec.audioOf(1)
 	if got, wantN := len(frames), len(want)/pipeline.FrameSamples; got != wantN {
 		t.Fatalf("got %d audio frames; want %d", got, wantN)

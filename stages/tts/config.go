@@ -24,6 +24,9 @@ import (
 // byte comes after TTFB + (audio length) / Speed: a fixed overhead plus a
 // real-time factor of 1/Speed.
 type Config struct {
+	// synth is built once by Provision and shared by every session.
+	synth *audio.Synth
+
 	// TTFB is the time to first byte of a request. Default 80 ms, the TTS
 	// figure of Daily's 759 ms budget; vendors publish ~75 ms (ElevenLabs
 	// Flash) and ~90 ms (Cartesia Sonic) model latency.
@@ -118,3 +121,14 @@ func (v Voice) synthConfig() audio.SynthConfig {
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Provision builds the voice once for every session of the architecture,
+// with a cache: runs of a scenario repeat the same sentences.
+func (c *Config) Provision() error {
+	s, err := audio.NewSynth(c.Voice.synthConfig())
+	if err != nil {
+		return &pipeline.FieldError{Field: "voice", Reason: err.Error()}
+	}
+	c.synth = s.WithCache(512)
+	return nil
+}

@@ -95,7 +95,10 @@ type response struct {
 // New builds a TTS from a validated config.
 func New(c *Config) pipeline.Stage {
 	t := &TTS{cfg: *c}
-	t.synth, _ = audio.NewSynth(c.Voice.synthConfig()) // validated
+	t.synth = c.synth
+	if t.synth == nil { // built without Prepare (tests): no shared cache
+		t.synth, _ = audio.NewSynth(c.Voice.synthConfig()) // validated
+	}
 	t.frameGen = time.Duration(math.Round(float64(pipeline.FrameDuration) / c.Speed))
 	return t
 }

@@ -154,7 +154,19 @@ func newDetector(c *Config) detector {
 // speech (by the raw per-sub-frame decision, without hangover).
 func (d *detector) process(samples []int16, at time.Duration) int {
 	d.voiced = 0
-	b0, b1, b2, a1, a2 := d.b0, d.b1, d.b2, d.a1, d.a2
+	if d.n == 0 && d.x1 == 0 && d.x2 == 0 && d.y1 == 0 && d.y2 == 0 && len(samples)%subSamples == 0 && allZero(samples) {
+		// Digital silence into a settled filter: every sub-frame's power is
+		// exactly zero, so skip the filter (a quiet microphone stream is
+		// most of a conversation).
+		for i := 0; i < len(samples); i += subSamples {
+			d.subStart = at + time.Duration(i)*time.Second/pipeline.SampleRate
+			d.subFrame(0)
+		}
+		return d.voiced
+	}
+	// A high-pass biquad has b1 = -2·b0 and b2 = b0, so the feed-forward
+	// part is one multiply: b0·(x - 2·x1 + x2).
+	b0, a1, a2 := d.b0, d.a1, d.a2
 	x1, x2, y1, y2 := d.x1, d.x2, d.y1, d.y2
 	acc, n := d.acc, d.n
 	for i := 0; i < len(samples); {
@@ -165,7 +177,7 @@ func (d *detector) process(samples []int16, at time.Duration) int {
 		m := min(len(samples)-i, subSamples-n)
 		for _, s := range samples[i : i+m] {
 			x := float64(s)
-			y := b0*x + b1*x1 + b2*x2 - a1*y1 - a2*y2
+			y := b0*(x-2*x1+x2) - a1*y1 - a2*y2
 			x2, x1 = x1, x
 			y2, y1 = y1, y
 			acc += y * y
@@ -290,4 +302,13 @@ func (d *detector) confirmIfDue() {
 	d.state = speaking
 	d.tailEnd, d.tailOpen = d.speechEnd, true
 	d.emit(pipeline.SpeechStarted, d.onset)
+}
+
+func allZero(s []int16) bool {
+	for _, v := range s {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
