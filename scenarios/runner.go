@@ -166,9 +166,15 @@ func (p *plan) session(i int) *pipeline.Session {
 // prepare resolves an architecture spec: the preset, the scenario's network
 // profile on both legs, then the spec's own overrides.
 func (sc *Scenario) prepare(spec ArchSpec, reg *pipeline.Registry) (*catalog.Architecture, error) {
-	preset, err := catalog.Load(spec.Preset)
-	if err != nil {
-		return nil, sc.fail("architectures", 0, spec.Preset, err.Error())
+	var preset *catalog.Preset
+	if len(spec.Stages) > 0 {
+		preset = &catalog.Preset{Name: spec.Label, Kind: spec.Kind, Stages: spec.Stages, File: sc.File,
+			Description: "defined inline in " + sc.File}
+	} else {
+		var err error
+		if preset, err = catalog.Load(spec.Preset); err != nil {
+			return nil, sc.fail("architectures", 0, spec.Preset, err.Error())
+		}
 	}
 	over := map[string]*yaml.Node{}
 	if sc.Network != "" {

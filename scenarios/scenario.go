@@ -12,6 +12,7 @@ import (
 
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/audio"
+	"github.com/voicesim/voicesim/stages/catalog"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -39,11 +40,15 @@ type Scenario struct {
 }
 
 // ArchSpec picks an architecture: a preset name, optionally relabelled and
-// with per-stage config overrides. A bare string is a preset name.
+// with per-stage config overrides, or an inline list of stages (then Label
+// is required). A bare string is a preset name.
 type ArchSpec struct {
 	Preset    string               `yaml:"preset"`
 	Label     string               `yaml:"label"`
 	Overrides map[string]yaml.Node `yaml:"overrides"`
+	// Stages defines the architecture inline, like a preset's stage list.
+	Stages []catalog.StageSpec `yaml:"stages"`
+	Kind   string              `yaml:"kind"`
 }
 
 // UnmarshalYAML accepts "cascaded-streaming" or {preset: …, overrides: …}.
@@ -226,6 +231,24 @@ func (sc *Scenario) validate() error {
 	}
 	if len(sc.Architectures) == 0 {
 		sc.Architectures = []ArchSpec{{Preset: "cascaded-streaming"}, {Preset: "native-gpt4o"}}
+	}
+	labels := map[string]bool{}
+	for i, a := range sc.Architectures {
+		f := fmt.Sprintf("architectures[%d]", i)
+		switch {
+		case len(a.Stages) > 0 && a.Preset != "":
+			return sc.fail(f, 0, a.Preset, "give a preset or an inline stage list, not both")
+		case len(a.Stages) > 0 && a.Label == "":
+			return sc.fail(f, 0, "", "an inline architecture needs a label")
+		case len(a.Stages) == 0 && a.Preset == "":
+			return sc.fail(f, 0, "", "give a preset name or an inline stage list")
+		case len(a.Stages) > 0 && len(a.Overrides) > 0:
+			return sc.fail(f, 0, "", "an inline architecture has its configs in its stages: overrides are for presets")
+		}
+		if labels[a.Name()] {
+			return sc.fail(f, 0, a.Name(), "two architectures with the same name: give one a label")
+		}
+		labels[a.Name()] = true
 	}
 	if sc.Noise != nil {
 		switch sc.Noise.Kind {

@@ -25,10 +25,12 @@ func TestBadScenarios(t *testing.T) {
 		{"audio-and-synth.yaml", []string{"audio-and-synth.yaml:3", "exactly one of audio or synth"}},
 		{"bad-noise.yaml", []string{"bad-noise.yaml:2", "noise.kind", "purple", "pink"}},
 		{"unknown-preset.yaml", []string{"bad/unknown-preset.yaml", "cascaded-streamin", "unknown preset", "cascaded-streaming"}},
-		{"bad-override.yaml", []string{"stage turn.silence", "field silense", "unknown field"}},
+		{"bad-override.yaml", []string{"stage turn.semantic", "field dealy", "unknown field", "delay"}},
+		{"override-missing-stage.yaml", []string{"override for stage turn.silence", "does not have", "turn.semantic"}},
 		{"bad-duration.yaml", []string{"bad-duration.yaml:4", "soon", "malformed duration"}},
 		{"pause-first.yaml", []string{"pause-first.yaml:3", "start and end with speech"}},
 		{"malformed.yaml", []string{"malformed.yaml", "line"}},
+		{"inline-no-label.yaml", []string{"inline-no-label.yaml", "architectures[0]", "needs a label"}},
 		{"no-turns.yaml", []string{"no-turns.yaml:2", "at least one user turn"}},
 		{"does-not-exist.yaml", []string{"does-not-exist.yaml", "no such file"}},
 	}

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,14 @@ func TestBargeInStopsExactly(t *testing.T) {
 			}
 			if !tm.Answered {
 				t.Error("the barge-in turn itself was not answered")
+			}
+			if name == "native-gpt4o" {
+				// The Realtime API's truncation point is the audio the
+				// client actually played, in whole milliseconds.
+				m, ok := tl.First("native.audio_end_ms", r)
+				if !ok || m.Value != math.Floor(a.PlayedMs) {
+					t.Errorf("audio_end_ms %v (found %v); want the %v ms played", m.Value, ok, a.PlayedMs)
+				}
 			}
 		})
 	}
