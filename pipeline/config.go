@@ -45,6 +45,18 @@ func (e *FieldError) Error() string {
 	return b.String()
 }
 
+// InFile attaches a file name to a configuration error: a *FieldError gets
+// it as its File, anything else is prefixed with it.
+func InFile(err error, file string) error {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		c := *fe
+		c.File = file
+		return &c
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
 // DecodeStrict decodes node into out (a pointer to a struct holding
 // defaults), rejecting fields the struct does not have, then validates it if
 // it has a Validate method. Errors are *FieldError naming field, value and

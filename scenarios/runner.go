@@ -196,7 +196,7 @@ func (sc *Scenario) prepare(spec ArchSpec, reg *pipeline.Registry) (*catalog.Arc
 	}
 	arch, err := preset.PrepareLayers(reg, layers)
 	if err != nil {
-		return nil, withFile(err, sc.File)
+		return nil, pipeline.InFile(err, sc.File)
 	}
 	arch.Name = spec.Name()
 	return arch, nil

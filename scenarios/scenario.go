@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -178,7 +177,7 @@ func Parse(data []byte, file string) (*Scenario, error) {
 	}
 	sc := &Scenario{}
 	if err := pipeline.DecodeStrict(&doc, sc); err != nil {
-		return nil, withFile(err, file)
+		return nil, pipeline.InFile(err, file)
 	}
 	sc.File, sc.Dir = file, filepath.Dir(file)
 	root := doc.Content[0]
@@ -200,16 +199,6 @@ func Parse(data []byte, file string) (*Scenario, error) {
 		return nil, err
 	}
 	return sc, nil
-}
-
-func withFile(err error, file string) error {
-	var fe *pipeline.FieldError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.File = file
-		return &c
-	}
-	return fmt.Errorf("%s: %w", file, err)
 }
 
 func (sc *Scenario) fail(field string, line int, value, reason string) error {

@@ -6,7 +6,6 @@ package catalog
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -96,7 +95,7 @@ func Parse(data []byte, file string) (*Preset, error) {
 	}
 	p := &Preset{}
 	if err := pipeline.DecodeStrict(&doc, p); err != nil {
-		return nil, inFile(err, file)
+		return nil, pipeline.InFile(err, file)
 	}
 	p.File = file
 	if p.Name == "" {
@@ -116,16 +115,6 @@ func Parse(data []byte, file string) (*Preset, error) {
 		seen[s.Stage] = true
 	}
 	return p, nil
-}
-
-func inFile(err error, file string) error {
-	var fe *pipeline.FieldError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.File = file
-		return &c
-	}
-	return fmt.Errorf("%s: %w", file, err)
 }
 
 // Architecture is a preset whose stage configs are decoded and validated,
@@ -169,7 +158,7 @@ func (p *Preset) PrepareLayers(r *pipeline.Registry, overrides map[string][]*yam
 		layers = append(layers, overrides[s.Stage]...)
 		prep, err := r.Prepare(s.Stage, layers...)
 		if err != nil {
-			return nil, inFile(err, p.File)
+			return nil, pipeline.InFile(err, p.File)
 		}
 		a.Stages = append(a.Stages, prep)
 	}
