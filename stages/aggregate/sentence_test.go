@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/aggregate"
-	"go.yaml.in/yaml/v3"
 )
 
 const ms = time.Millisecond
@@ -18,44 +18,19 @@ const ms = time.Millisecond
 // their leading space, punctuation on its own.
 var tokenRE = regexp.MustCompile(`\s?[\p{L}\p{N}]+|\s?[^\s\p{L}\p{N}]|\s+`)
 
-type rec struct {
-	at time.Duration
-	f  pipeline.Frame
-}
+type rec = pipetest.Rec
 
-type harness struct {
-	s    *pipeline.Session
-	vc   *pipeline.VirtualClock
-	down []rec
-	in   func(pipeline.Frame)
-}
+// harness is the shared stage harness, with this package's helpers.
+type harness struct{ *pipetest.Harness }
 
 func newHarness(t testing.TB, cfg string) *harness {
 	t.Helper()
-	r := pipeline.NewRegistry()
-	aggregate.Register(r)
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(cfg), &n); err != nil {
-		t.Fatal(err)
-	}
-	p, err := r.Prepare("aggregate.sentence", &n)
+	p, err := pipetest.Prepare(t, aggregate.Register, "aggregate.sentence", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{}
-	sink := pipeline.StageFunc(func(ctx *pipeline.Context, f pipeline.Frame, dir pipeline.Direction) {
-		if f.Kind != pipeline.Interruption && f.Kind != pipeline.Cancel {
-			h.down = append(h.down, rec{ctx.Now(), f})
-		}
-	})
-	h.s = pipeline.NewSession(pipeline.Options{}, pipeline.Named{Name: "agg", Stage: p.New()}, pipeline.Named{Name: "sink", Stage: sink})
-	h.s.Start()
-	h.vc = h.s.Clock().(*pipeline.VirtualClock)
-	h.in = h.s.Input
-	return h
+	return &harness{pipetest.New(t, "agg", p.New(), pipeline.Options{})}
 }
-
-func (h *harness) at(t time.Duration, f pipeline.Frame) { h.s.AfterFrame(t-h.s.Now(), f, h.in) }
 
 // stream sends text as tokens of response r, one every 10 ms from t0, then
 // ResponseDone; it returns the tokens' times.
@@ -63,18 +38,18 @@ func (h *harness) stream(t0 time.Duration, r pipeline.ResponseID, text string) [
 	var at []time.Duration
 	for k, tok := range tokenRE.FindAllString(text, -1) {
 		t := t0 + time.Duration(k)*10*ms
-		h.at(t, pipeline.Frame{Kind: pipeline.LLMToken, Response: r, Seq: uint64(k), Text: tok})
+		h.Send(t, pipeline.Frame{Kind: pipeline.LLMToken, Response: r, Seq: uint64(k), Text: tok})
 		at = append(at, t)
 	}
-	h.at(at[len(at)-1]+10*ms, pipeline.Frame{Kind: pipeline.ResponseDone, Response: r})
+	h.Send(at[len(at)-1]+10*ms, pipeline.Frame{Kind: pipeline.ResponseDone, Response: r})
 	return at
 }
 
 func (h *harness) texts() []string {
 	var out []string
-	for _, r := range h.down {
-		if r.f.Kind == pipeline.AssistantText {
-			out = append(out, r.f.Text)
+	for _, r := range h.Down {
+		if r.F.Kind == pipeline.AssistantText {
+			out = append(out, r.F.Text)
 		}
 	}
 	return out
@@ -121,7 +96,7 @@ func TestPieces(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.cfg)
 			h.stream(0, 1, tc.text)
-			h.vc.Run()
+			h.VC.Run()
 			if got := h.texts(); !slices.Equal(got, tc.want) {
 				t.Errorf("pieces\n got %q\nwant %q", got, tc.want)
 			}
@@ -145,10 +120,10 @@ func TestLookaheadAcrossWhitespaceToken(t *testing.T) {
 	for _, tc := range cases {
 		h := newHarness(t, "")
 		for k, tok := range tc.toks {
-			h.at(time.Duration(k)*ms, pipeline.Frame{Kind: pipeline.LLMToken, Response: 1, Text: tok})
+			h.Send(time.Duration(k)*ms, pipeline.Frame{Kind: pipeline.LLMToken, Response: 1, Text: tok})
 		}
-		h.at(time.Second, pipeline.Frame{Kind: pipeline.ResponseDone, Response: 1})
-		h.vc.Run()
+		h.Send(time.Second, pipeline.Frame{Kind: pipeline.ResponseDone, Response: 1})
+		h.VC.Run()
 		if got := h.texts(); !slices.Equal(got, tc.want) {
 			t.Errorf("tokens %q released %q; want %q", tc.toks, got, tc.want)
 		}
@@ -182,19 +157,19 @@ func TestReleaseTiming(t *testing.T) {
 		t.Run(tc.cfg, func(t *testing.T) {
 			h := newHarness(t, tc.cfg)
 			h.stream(0, 3, text)
-			h.vc.Run()
+			h.VC.Run()
 			var got []piece
-			for _, r := range h.down {
-				if r.f.Kind == pipeline.AssistantText {
-					got = append(got, piece{r.at, r.f.Response, r.f.Seq, r.f.Text})
+			for _, r := range h.Down {
+				if r.F.Kind == pipeline.AssistantText {
+					got = append(got, piece{r.At, r.F.Response, r.F.Seq, r.F.Text})
 				}
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("released\n got %v\nwant %v", got, tc.want)
 			}
-			last := h.down[len(h.down)-1]
-			if last.f.Kind != pipeline.ResponseDone || last.f.Response != 3 || last.at != 80*ms {
-				t.Errorf("last frame out %v at %v; want ResponseDone r3 at 80ms, after the text", last.f, last.at)
+			last := h.Down[len(h.Down)-1]
+			if last.F.Kind != pipeline.ResponseDone || last.F.Response != 3 || last.At != 80*ms {
+				t.Errorf("last frame out %v at %v; want ResponseDone r3 at 80ms, after the text", last.F, last.At)
 			}
 		})
 	}
@@ -207,15 +182,15 @@ func TestInterruptionDropsHeldText(t *testing.T) {
 		t.Run(kind.String(), func(t *testing.T) {
 			h := newHarness(t, "")
 			h.stream(0, 1, "First sentence. And a second one that never ends")
-			h.at(45*ms, pipeline.Frame{Kind: kind, Response: 1})
+			h.Send(45*ms, pipeline.Frame{Kind: kind, Response: 1})
 			h.stream(time.Second, 2, "Hi there.")
-			h.vc.Run()
+			h.VC.Run()
 			var got []string
-			for _, r := range h.down {
-				if r.f.Kind == pipeline.AssistantText {
-					got = append(got, r.f.Text)
-					if r.f.Response == 1 && r.at > 45*ms {
-						t.Errorf("released %q of response 1 after the %v", r.f.Text, kind)
+			for _, r := range h.Down {
+				if r.F.Kind == pipeline.AssistantText {
+					got = append(got, r.F.Text)
+					if r.F.Response == 1 && r.At > 45*ms {
+						t.Errorf("released %q of response 1 after the %v", r.F.Text, kind)
 					}
 				}
 			}
@@ -264,14 +239,8 @@ func TestConfigErrors(t *testing.T) {
 		{"min_chars: -1\n", []string{"field min_chars", `"-1"`}},
 		{"clause: true\n", []string{"field clause", "unknown field", "clauses"}},
 	}
-	r := pipeline.NewRegistry()
-	aggregate.Register(r)
 	for _, tc := range cases {
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(tc.src), &n); err != nil {
-			t.Fatal(err)
-		}
-		_, err := r.Prepare("aggregate.sentence", &n)
+		_, err := pipetest.Prepare(t, aggregate.Register, "aggregate.sentence", tc.src)
 		if err == nil {
 			t.Errorf("%q: got nil error", tc.src)
 			continue
@@ -289,12 +258,13 @@ func TestConfigErrors(t *testing.T) {
 func BenchmarkToken(b *testing.B) {
 	h := newHarness(b, "")
 	toks := tokenRE.FindAllString("The Eiffel Tower is about 330 meters tall. It was finished in 1889 for the World's Fair. ", -1)
+	in := h.S.Input // bound once: a method value allocates each time it is made
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		h.in(pipeline.Frame{Kind: pipeline.LLMToken, Response: 1, Text: toks[i%len(toks)]})
-		if len(h.down) > 1024 {
-			h.down = h.down[:0]
+		in(pipeline.Frame{Kind: pipeline.LLMToken, Response: 1, Text: toks[i%len(toks)]})
+		if len(h.Down) > 1024 {
+			h.Down = h.Down[:0]
 		}
 	}
 }

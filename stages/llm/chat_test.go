@@ -39,45 +39,45 @@ func TestTokenTiming(t *testing.T) {
 			h := newHarness(t, build(t, tc.cfg), pipeline.Options{Replies: replies(map[string]string{question: answer})})
 			req := time.Second
 			h.final(req, 7, question)
-			h.vc.Run()
+			h.VC.Run()
 
-			started := h.of(pipeline.ResponseStarted)
-			if len(started) != 1 || started[0].at != req || started[0].f.Response != 7 {
+			started := h.Of(pipeline.ResponseStarted)
+			if len(started) != 1 || started[0].At != req || started[0].F.Response != 7 {
 				t.Errorf("ResponseStarted %v; want one for r7 at %v", started, req)
 			}
-			got := h.of(pipeline.LLMToken)
+			got := h.Of(pipeline.LLMToken)
 			if len(got) != len(toks) {
 				t.Fatalf("got %d tokens; want %d", len(got), len(toks))
 			}
 			var text strings.Builder
 			for k, g := range got {
 				want := req + tc.ttft + time.Duration(math.Round(float64(k)*1e9/tc.rate))
-				if g.at != want || g.f.Seq != uint64(k) || g.f.Response != 7 || g.f.Text != toks[k] {
-					t.Errorf("token %d: r%d #%d %q at %v; want r7 #%d %q at %v", k, g.f.Response, g.f.Seq, g.f.Text, g.at, k, toks[k], want)
+				if g.At != want || g.F.Seq != uint64(k) || g.F.Response != 7 || g.F.Text != toks[k] {
+					t.Errorf("token %d: r%d #%d %q at %v; want r7 #%d %q at %v", k, g.F.Response, g.F.Seq, g.F.Text, g.At, k, toks[k], want)
 				}
-				text.WriteString(g.f.Text)
+				text.WriteString(g.F.Text)
 			}
 			if text.String() != answer {
 				t.Errorf("tokens spell %q; want the scripted reply %q", text.String(), answer)
 			}
-			last := got[len(got)-1].at
-			done := h.of(pipeline.ResponseDone)
-			if len(done) != 1 || done[0].at != last || done[0].f.Response != 7 {
+			last := got[len(got)-1].At
+			done := h.Of(pipeline.ResponseDone)
+			if len(done) != 1 || done[0].At != last || done[0].F.Response != 7 {
 				t.Errorf("ResponseDone %v; want one for r7 at %v", done, last)
 			}
-			tl := h.s.Timeline()
+			tl := h.S.Timeline()
 			for _, m := range []struct {
 				name string
-				at   time.Duration
+				At   time.Duration
 			}{{pipeline.MarkLLMRequest, req}, {pipeline.MarkLLMFirstToken, req + tc.ttft}, {pipeline.MarkLLMDone, last}, {pipeline.MarkResponseText, last}} {
-				if got, ok := tl.First(m.name, 7); !ok || got.At != m.at {
-					t.Errorf("mark %s at %v (found %v); want %v", m.name, got.At, ok, m.at)
+				if got, ok := tl.First(m.name, 7); !ok || got.At != m.At {
+					t.Errorf("mark %s at %v (found %v); want %v", m.name, got.At, ok, m.At)
 				}
 			}
 			if m, _ := tl.First(pipeline.MarkResponseText, 7); m.Text != answer {
 				t.Errorf("response.text %q; want %q", m.Text, answer)
 			}
-			c := h.s.Counters()
+			c := h.S.Counters()
 			if c["llm.tokens_in"] != tc.wantIn || c["llm.tokens_out"] != int64(len(toks)) {
 				t.Errorf("tokens in/out = %d/%d; want %d/%d", c["llm.tokens_in"], c["llm.tokens_out"], tc.wantIn, len(toks))
 			}
@@ -95,17 +95,17 @@ func TestInterruptionStopsTokens(t *testing.T) {
 			h := newHarness(t, chat, pipeline.Options{Replies: replies(map[string]string{question: answer})})
 			h.final(time.Second, 1, question)
 			cut := 1350 * ms // tokens at 1.30, 1.32, 1.34 are out
-			h.at(cut, pipeline.Frame{Kind: kind, Response: 1})
-			h.vc.Run()
-			for _, r := range h.down {
-				if r.f.Response == 1 && r.at > cut {
-					t.Errorf("pushed %v at %v after the %v at %v", r.f, r.at, kind, cut)
+			h.Send(cut, pipeline.Frame{Kind: kind, Response: 1})
+			h.VC.Run()
+			for _, r := range h.Down {
+				if r.F.Response == 1 && r.At > cut {
+					t.Errorf("pushed %v at %v after the %v at %v", r.F, r.At, kind, cut)
 				}
 			}
-			if n := len(h.of(pipeline.LLMToken)); n != 3 {
+			if n := len(h.Of(pipeline.LLMToken)); n != 3 {
 				t.Errorf("%d tokens out; want 3", n)
 			}
-			tl := h.s.Timeline()
+			tl := h.S.Timeline()
 			if _, ok := tl.First(pipeline.MarkLLMDone, 1); ok {
 				t.Error("llm.done stamped for a cut response")
 			}
@@ -115,8 +115,8 @@ func TestInterruptionStopsTokens(t *testing.T) {
 			if got, want := chat.History(), []llm.Message{{Role: "user", Text: question, Response: 1}}; !slices.Equal(got, want) {
 				t.Errorf("history %v; want %v", got, want)
 			}
-			if h.s.Pending() != 0 {
-				t.Errorf("%d events pending", h.s.Pending())
+			if h.S.Pending() != 0 {
+				t.Errorf("%d events pending", h.S.Pending())
 			}
 		})
 	}
@@ -128,8 +128,8 @@ func TestBankAnswers(t *testing.T) {
 	run := func(seed uint64) string {
 		h := newHarness(t, build(t, "ttft: 10ms\ntokens_per_second: 1000\n"), pipeline.Options{Seed: seed, Replies: replies(nil)})
 		h.final(0, 1, "tell me something")
-		h.vc.Run()
-		m, _ := h.s.Timeline().First(pipeline.MarkResponseText, 1)
+		h.VC.Run()
+		m, _ := h.S.Timeline().First(pipeline.MarkResponseText, 1)
 		return m.Text
 	}
 	a, b := run(3), run(3)
@@ -152,10 +152,10 @@ func TestBankAnswers(t *testing.T) {
 	for i := range 40 {
 		h.final(time.Duration(i)*time.Second, pipeline.ResponseID(i+1), "tell me something")
 	}
-	h.vc.Run()
+	h.VC.Run()
 	prev := ""
 	for i := range 40 {
-		m, _ := h.s.Timeline().First(pipeline.MarkResponseText, pipeline.ResponseID(i+1))
+		m, _ := h.S.Timeline().First(pipeline.MarkResponseText, pipeline.ResponseID(i+1))
 		if m.Text == prev {
 			t.Errorf("answer %d repeats answer %d: %q", i+1, i, m.Text)
 		}
@@ -169,11 +169,11 @@ func TestJitterKeepsOrderAndMeanRate(t *testing.T) {
 	long := strings.Repeat("the cat sat on the mat ", 100) // 600 tokens
 	h := newHarness(t, build(t, "ttft: 0s\ntokens_per_second: 100\ntoken_jitter: 0.5\n"), pipeline.Options{Seed: 9, Replies: replies(map[string]string{"go": long})})
 	h.final(0, 1, "go")
-	h.vc.Run()
-	got := h.of(pipeline.LLMToken)
+	h.VC.Run()
+	got := h.Of(pipeline.LLMToken)
 	distinct := map[time.Duration]bool{}
 	for k := 1; k < len(got); k++ {
-		d := got[k].at - got[k-1].at
+		d := got[k].At - got[k-1].At
 		if d < 0 {
 			t.Fatalf("token %d before token %d", k, k-1)
 		}
@@ -182,7 +182,7 @@ func TestJitterKeepsOrderAndMeanRate(t *testing.T) {
 	if len(distinct) < 10 {
 		t.Errorf("only %d distinct intervals; jitter not applied", len(distinct))
 	}
-	span := got[len(got)-1].at - got[0].at
+	span := got[len(got)-1].At - got[0].At
 	want := time.Duration(len(got)-1) * 10 * ms
 	if span < want*9/10 || span > want*11/10 {
 		t.Errorf("stream took %v; want %v ±10%% (mean rate 100 tok/s)", span, want)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/llm"
 )
 
@@ -31,7 +32,7 @@ func TestConfigErrors(t *testing.T) {
 	llm.Register(r)
 	for _, tc := range cases {
 		t.Run(strings.TrimSpace(tc.src), func(t *testing.T) {
-			_, err := r.Prepare("llm.chat", node(t, tc.src))
+			_, err := r.Prepare("llm.chat", pipetest.YAML(t, tc.src))
 			if err == nil {
 				t.Fatal("got nil error; want one")
 			}
@@ -64,7 +65,7 @@ func TestProfiles(t *testing.T) {
 	llm.Register(r)
 	for _, tc := range cases {
 		t.Run(strings.TrimSpace(tc.src), func(t *testing.T) {
-			p, err := r.Prepare("llm.chat", node(t, tc.src))
+			p, err := r.Prepare("llm.chat", pipetest.YAML(t, tc.src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,8 +87,8 @@ func BenchmarkResponse(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		h.final(h.s.Now(), pipeline.ResponseID(i+1), "tell me something")
-		h.vc.Run()
-		h.down = h.down[:0]
+		h.final(h.S.Now(), pipeline.ResponseID(i+1), "tell me something")
+		h.VC.Run()
+		h.Down = h.Down[:0]
 	}
 }

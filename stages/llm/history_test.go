@@ -21,8 +21,8 @@ func TestHistoryKeepsWhatWasHeard(t *testing.T) {
 		q2 = "and tomorrow"
 	)
 	type up struct {
-		at time.Duration
-		f  pipeline.Frame
+		At time.Duration
+		F  pipeline.Frame
 	}
 	start := pipeline.Frame{Kind: pipeline.PlaybackStarted, Response: 1}
 	cases := []struct {
@@ -77,15 +77,15 @@ func TestHistoryKeepsWhatWasHeard(t *testing.T) {
 			h := newHarness(t, chat, pipeline.Options{Replies: replies(map[string]string{q1: answer})})
 			h.final(time.Second, 1, q1)
 			if tc.interrupt {
-				h.at(2*time.Second, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
+				h.Send(2*time.Second, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
 			}
 			for _, u := range tc.ups {
-				h.upAt(u.at, u.f)
+				h.SendUp(u.At, u.F)
 			}
-			h.vc.RunUntil(5 * time.Second)
-			in1 := h.s.Counters()["llm.tokens_in"]
+			h.VC.RunUntil(5 * time.Second)
+			in1 := h.S.Counters()["llm.tokens_in"]
 			h.final(5*time.Second, 2, tc.second)
-			h.vc.RunUntil(5 * time.Second)
+			h.VC.RunUntil(5 * time.Second)
 
 			got := chat.History()
 			// The second answer is a bank answer, still being generated:
@@ -101,11 +101,11 @@ func TestHistoryKeepsWhatWasHeard(t *testing.T) {
 			for _, m := range tc.want {
 				wantIn += int64(llm.CountTokens(m.Text))
 			}
-			if got := h.s.Counters()["llm.tokens_in"] - in1; got != wantIn {
+			if got := h.S.Counters()["llm.tokens_in"] - in1; got != wantIn {
 				t.Errorf("second request tokens_in = %d; want %d", got, wantIn)
 			}
-			if len(h.up) != len(tc.ups) {
-				t.Errorf("%d playback frames forwarded upstream; want %d", len(h.up), len(tc.ups))
+			if len(h.Up) != len(tc.ups) {
+				t.Errorf("%d playback frames forwarded upstream; want %d", len(h.Up), len(tc.ups))
 			}
 		})
 	}
@@ -122,21 +122,21 @@ func TestHistoryNeverHoldsUnheardWords(t *testing.T) {
 		r := pipeline.ResponseID(i + 1)
 		t0 := time.Duration(i) * 10 * time.Second
 		h.final(t0, r, "question number "+strings.Repeat("x", i+1))
-		h.upAt(t0+400*ms, pipeline.Frame{Kind: pipeline.PlaybackStarted, Response: r})
+		h.SendUp(t0+400*ms, pipeline.Frame{Kind: pipeline.PlaybackStarted, Response: r})
 		if i%2 == 0 {
 			at := t0 + 400*ms + time.Duration(i)*150*ms
-			h.at(at, pipeline.Frame{Kind: pipeline.Interruption, Response: r})
+			h.Send(at, pipeline.Frame{Kind: pipeline.Interruption, Response: r})
 			// i/2 words heard, at 2.5 words/s
-			h.upAt(at+50*ms, pipeline.Frame{Kind: pipeline.PlaybackStopped, Response: r, Value: float64(i/2) * 400})
+			h.SendUp(at+50*ms, pipeline.Frame{Kind: pipeline.PlaybackStopped, Response: r, Value: float64(i/2) * 400})
 			cut[r] = true
 		}
 	}
-	h.vc.Run()
+	h.VC.Run()
 	for _, m := range chat.History() {
 		if m.Role != "assistant" {
 			continue
 		}
-		full, _ := h.s.Timeline().First(pipeline.MarkResponseText, m.Response)
+		full, _ := h.S.Timeline().First(pipeline.MarkResponseText, m.Response)
 		if !strings.HasPrefix(full.Text, m.Text) {
 			t.Errorf("r%d history %q is not a prefix of the answer %q", m.Response, m.Text, full.Text)
 		}

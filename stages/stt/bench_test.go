@@ -11,20 +11,21 @@ import (
 // runs the clock over it.
 func speaking(tb testing.TB, name string) (h *harness, next func()) {
 	h = newHarness(tb, build(tb, name, ""))
-	h.in(pipeline.Frame{Kind: pipeline.SpeechStarted})
-	h.in(pipeline.Frame{Kind: pipeline.UserAudio, Flags: pipeline.FlagSpeechStart, Audio: h.buf,
+	h.S.Input(pipeline.Frame{Kind: pipeline.SpeechStarted})
+	h.S.Input(pipeline.Frame{Kind: pipeline.UserAudio, Flags: pipeline.FlagSpeechStart, Audio: h.buf,
 		Text: "so I was wondering whether you could help me plan a trip to the mountains next month with my family"})
 	var seq uint64
+	in := h.S.Input // bound once: a method value allocates each time it is made
 	next = func() {
 		seq++
-		now := h.s.Now()
-		h.s.AfterFrame(pipeline.FrameDuration, pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: now, Audio: h.buf}, h.in)
-		h.vc.RunUntil(now + pipeline.FrameDuration)
+		now := h.S.Now()
+		h.S.AfterFrame(pipeline.FrameDuration, pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: now, Audio: h.buf}, in)
+		h.VC.RunUntil(now + pipeline.FrameDuration)
 	}
 	for range 200 { // warm up the event pool and the sink's slice
 		next()
 	}
-	h.down = h.down[:0]
+	h.Down = h.Down[:0]
 	return h, next
 }
 
@@ -36,8 +37,8 @@ func BenchmarkStreamingFrame(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		next()
-		if len(h.down) > 1<<16 {
-			h.down = h.down[:0]
+		if len(h.Down) > 1<<16 {
+			h.Down = h.Down[:0]
 		}
 	}
 }
@@ -49,8 +50,8 @@ func BenchmarkWhisperFrame(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		next()
-		if len(h.down) > 1<<16 {
-			h.down = h.down[:0]
+		if len(h.Down) > 1<<16 {
+			h.Down = h.Down[:0]
 		}
 	}
 }
@@ -64,12 +65,12 @@ func TestPerFrameAllocations(t *testing.T) {
 	for _, name := range []string{"stt.streaming", "stt.whisper"} {
 		t.Run(name, func(t *testing.T) {
 			h, next := speaking(t, name)
-			h.down = make([]rec, 0, 4096)
+			h.Down = make([]rec, 0, 4096)
 			// 250 frames = 5 s: 25 partial ticks, with new words.
 			if got := testing.AllocsPerRun(250, next); got != 0 {
 				t.Errorf("%v allocations per frame; want 0", got)
 			}
-			if name == "stt.streaming" && len(h.of(pipeline.TranscriptPartial)) == 0 {
+			if name == "stt.streaming" && len(h.Of(pipeline.TranscriptPartial)) == 0 {
 				t.Error("no partials while measuring: the tick path was not exercised")
 			}
 		})

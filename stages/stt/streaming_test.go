@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/stt"
 )
 
@@ -36,15 +37,15 @@ func TestStreamingFinalTiming(t *testing.T) {
 			h.mic(tc.turnEnd, tc.lag, utt{200 * ms, 1400 * ms, weather})
 			h.vad(200*ms, tc.offset, 100*ms, 200*ms)
 			h.turnEnd(tc.turnEnd, 1)
-			h.vc.RunUntil(10 * time.Second)
-			finals := h.of(pipeline.TranscriptFinal)
+			h.VC.RunUntil(10 * time.Second)
+			finals := h.Of(pipeline.TranscriptFinal)
 			if len(finals) != 1 {
 				t.Fatalf("got %d finals; want 1", len(finals))
 			}
-			if got := finals[0]; got.at != tc.want || got.f.Response != 1 || got.f.Text != tc.wantText {
-				t.Errorf("final r%d %q at %v; want r1 %q at %v", got.f.Response, got.f.Text, got.at, tc.wantText, tc.want)
+			if got := finals[0]; got.At != tc.want || got.F.Response != 1 || got.F.Text != tc.wantText {
+				t.Errorf("final r%d %q at %v; want r1 %q at %v", got.F.Response, got.F.Text, got.At, tc.wantText, tc.want)
 			}
-			if m, ok := h.s.Timeline().First(pipeline.MarkSTTFinal, 1); !ok || m.At != tc.want {
+			if m, ok := h.S.Timeline().First(pipeline.MarkSTTFinal, 1); !ok || m.At != tc.want {
 				t.Errorf("stt.final mark %+v (found %v); want at %v", m, ok, tc.want)
 			}
 		})
@@ -58,16 +59,16 @@ func TestStreamingPartials(t *testing.T) {
 	h := newHarness(t, build(t, "stt.streaming", "partial_interval: 200ms\n"))
 	h.mic(3*time.Second, 0, utt{0, 2 * time.Second, "alpha bravo charlie delta echo"})
 	h.vad(0, 2*time.Second, 100*ms, 200*ms)
-	h.vc.Run()
+	h.VC.Run()
 	type partial struct {
 		at   time.Duration
 		text string
 	}
 	var got []partial
-	for _, r := range h.of(pipeline.TranscriptPartial) {
-		got = append(got, partial{r.at, r.f.Text})
-		if r.f.Response != 0 {
-			t.Errorf("partial %v belongs to a response; partials are the user's", r.f)
+	for _, r := range h.Of(pipeline.TranscriptPartial) {
+		got = append(got, partial{r.At, r.F.Text})
+		if r.F.Response != 0 {
+			t.Errorf("partial %v belongs to a response; partials are the user's", r.F)
 		}
 	}
 	want := []partial{
@@ -80,7 +81,7 @@ func TestStreamingPartials(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("partials\n got %v\nwant %v", got, want)
 	}
-	if n := h.s.Pending(); n != 0 {
+	if n := h.S.Pending(); n != 0 {
 		t.Errorf("%d events pending after speech stopped; the partial ticker should stop", n)
 	}
 }
@@ -92,14 +93,14 @@ func TestStreamingInterruptionCancelsFinal(t *testing.T) {
 	h.mic(3*time.Second, 0, utt{200 * ms, 1400 * ms, weather})
 	h.vad(200*ms, 1400*ms, 100*ms, 200*ms)
 	h.turnEnd(1900*ms, 1) // final due at 2.2 s
-	h.at(2*time.Second, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
-	h.vc.Run()
-	for _, r := range h.down {
-		if r.f.Response == 1 && r.at >= 2*time.Second {
-			t.Errorf("pushed %v of interrupted response 1 at %v", r.f, r.at)
+	h.Send(2*time.Second, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
+	h.VC.Run()
+	for _, r := range h.Down {
+		if r.F.Response == 1 && r.At >= 2*time.Second {
+			t.Errorf("pushed %v of interrupted response 1 at %v", r.F, r.At)
 		}
 	}
-	if n := len(h.of(pipeline.TranscriptFinal)); n != 0 {
+	if n := len(h.Of(pipeline.TranscriptFinal)); n != 0 {
 		t.Errorf("got %d finals; want none", n)
 	}
 }
@@ -161,7 +162,7 @@ func TestConfigErrors(t *testing.T) {
 	stt.Register(r)
 	for _, tc := range cases {
 		t.Run(tc.stage+" "+strings.TrimSpace(tc.src), func(t *testing.T) {
-			_, err := r.Prepare(tc.stage, node(t, tc.src))
+			_, err := r.Prepare(tc.stage, pipetest.YAML(t, tc.src))
 			if err == nil {
 				t.Fatal("got nil error; want one")
 			}
@@ -179,7 +180,7 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigOverridesProfile(t *testing.T) {
 	r := pipeline.NewRegistry()
 	stt.Register(r)
-	p, err := r.Prepare("stt.whisper", node(t, "rtf: 0.2\n"), node(t, "profile: local-gpu\n"))
+	p, err := r.Prepare("stt.whisper", pipetest.YAML(t, "rtf: 0.2\n"), pipetest.YAML(t, "profile: local-gpu\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestConfigOverridesProfile(t *testing.T) {
 	if rtf != 0.2 || overhead.String() != "{p50: 150ms, p95: 250ms}" {
 		t.Errorf("resolved overhead %v, rtf %v; want local-gpu's overhead and the explicit rtf 0.2", overhead, rtf)
 	}
-	p, err = r.Prepare("stt.streaming", node(t, "profile: openai\nfinal_delay: 500ms\n"))
+	p, err = r.Prepare("stt.streaming", pipetest.YAML(t, "profile: openai\nfinal_delay: 500ms\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,26 +56,26 @@ func TestWhisperFinalTiming(t *testing.T) {
 				h.vad(sg[0], sg[1], 100*ms, 200*ms)
 			}
 			h.turnEnd(tc.turnEnd, 1)
-			h.vc.Run()
+			h.VC.Run()
 
-			finals := h.of(pipeline.TranscriptFinal)
+			finals := h.Of(pipeline.TranscriptFinal)
 			if len(finals) != 1 {
 				t.Fatalf("got %d finals; want 1: %v", len(finals), finals)
 			}
-			if got := finals[0]; got.at != tc.want || got.f.Response != 1 || got.f.Text != tc.wantText {
-				t.Errorf("final r%d %q at %v; want r1 %q at %v", got.f.Response, got.f.Text, got.at, tc.wantText, tc.want)
+			if got := finals[0]; got.At != tc.want || got.F.Response != 1 || got.F.Text != tc.wantText {
+				t.Errorf("final r%d %q at %v; want r1 %q at %v", got.F.Response, got.F.Text, got.At, tc.wantText, tc.want)
 			}
-			m, ok := h.s.Timeline().First(pipeline.MarkSTTFinal, 1)
+			m, ok := h.S.Timeline().First(pipeline.MarkSTTFinal, 1)
 			if !ok || m.At != tc.want || m.Text != tc.wantText {
 				t.Errorf("stt.final mark %+v (found %v); want at %v with the transcript", m, ok, tc.want)
 			}
-			if got, want := len(h.of(pipeline.UserAudio)), int(tc.turnEnd/pipeline.FrameDuration); got != want {
+			if got, want := len(h.Of(pipeline.UserAudio)), int(tc.turnEnd/pipeline.FrameDuration); got != want {
 				t.Errorf("forwarded %d audio frames; want all %d", got, want)
 			}
-			if got := len(h.of(pipeline.TurnEnded)); got != 1 {
+			if got := len(h.Of(pipeline.TurnEnded)); got != 1 {
 				t.Errorf("forwarded %d TurnEnded; want 1", got)
 			}
-			if got, want := len(h.of(pipeline.SpeechStarted))+len(h.of(pipeline.SpeechStopped)), 2*len(tc.segments); got != want {
+			if got, want := len(h.Of(pipeline.SpeechStarted))+len(h.Of(pipeline.SpeechStopped)), 2*len(tc.segments); got != want {
 				t.Errorf("forwarded %d VAD frames; want %d", got, want)
 			}
 		})
@@ -102,15 +102,15 @@ func TestWhisperPrematureTurnEnd(t *testing.T) {
 			h.mic(tc.turnEnd, 0, utt{0, 3 * time.Second, words(8)})
 			h.vad(0, 0, 100*ms, 0) // still speaking as far as the VAD knows
 			h.turnEnd(tc.turnEnd, 1)
-			h.vc.Run()
-			finals := h.of(pipeline.TranscriptFinal)
+			h.VC.Run()
+			finals := h.Of(pipeline.TranscriptFinal)
 			if len(finals) != 1 {
 				t.Fatalf("got %d finals; want 1", len(finals))
 			}
 			// The speech heard is the audio up to the turn end.
 			want := tc.turnEnd + 200*ms + tc.turnEnd/10
-			if got := finals[0]; got.f.Text != tc.wantText || got.at != want {
-				t.Errorf("final %q at %v; want %q at %v", got.f.Text, got.at, tc.wantText, want)
+			if got := finals[0]; got.F.Text != tc.wantText || got.At != want {
+				t.Errorf("final %q at %v; want %q at %v", got.F.Text, got.At, tc.wantText, want)
 			}
 		})
 	}
@@ -136,25 +136,25 @@ func TestWhisperCarryOver(t *testing.T) {
 			h.vad(0, 3*time.Second, 100*ms, 200*ms)
 			h.turnEnd(time.Second, 1) // premature: "one two"
 			if tc.heard {
-				h.upAt(1700*ms, pipeline.Frame{Kind: pipeline.PlaybackStarted, Response: 1})
+				h.SendUp(1700*ms, pipeline.Frame{Kind: pipeline.PlaybackStarted, Response: 1})
 			}
-			h.at(1800*ms, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
+			h.Send(1800*ms, pipeline.Frame{Kind: pipeline.Interruption, Response: 1})
 			h.turnEnd(3500*ms, 2)
-			h.vc.Run()
+			h.VC.Run()
 
-			finals := h.of(pipeline.TranscriptFinal)
+			finals := h.Of(pipeline.TranscriptFinal)
 			if len(finals) != 2 {
 				t.Fatalf("got %d finals; want 2: %v", len(finals), finals)
 			}
-			if got := finals[0].f; got.Response != 1 || got.Text != words(2) {
+			if got := finals[0].F; got.Response != 1 || got.Text != words(2) {
 				t.Errorf("first final r%d %q; want r1 %q", got.Response, got.Text, words(2))
 			}
 			want := 3500*ms + 100*ms + tc.wantSpeech/2
-			if got := finals[1]; got.f.Response != 2 || got.f.Text != tc.wantText || got.at != want {
-				t.Errorf("second final r%d %q at %v; want r2 %q at %v", got.f.Response, got.f.Text, got.at, tc.wantText, want)
+			if got := finals[1]; got.F.Response != 2 || got.F.Text != tc.wantText || got.At != want {
+				t.Errorf("second final r%d %q at %v; want r2 %q at %v", got.F.Response, got.F.Text, got.At, tc.wantText, want)
 			}
-			if len(h.up) != btoi(tc.heard) {
-				t.Errorf("%d frames went upstream; want the PlaybackStarted forwarded", len(h.up))
+			if len(h.Up) != btoi(tc.heard) {
+				t.Errorf("%d frames went upstream; want the PlaybackStarted forwarded", len(h.Up))
 			}
 		})
 	}
@@ -169,20 +169,20 @@ func TestWhisperInterruptionCancelsFinal(t *testing.T) {
 	h.vad(200*ms, 1400*ms, 100*ms, 200*ms)
 	h.vad(4*time.Second, 5*time.Second, 100*ms, 200*ms)
 	h.turnEnd(1900*ms, 1)
-	h.at(2500*ms, pipeline.Frame{Kind: pipeline.Cancel, Response: 1})
+	h.Send(2500*ms, pipeline.Frame{Kind: pipeline.Cancel, Response: 1})
 	h.turnEnd(5500*ms, 2)
-	h.vc.Run()
-	for _, r := range h.down {
-		if r.f.Response == 1 && r.f.Kind != pipeline.TurnEnded {
-			t.Errorf("pushed %v of cancelled response 1 at %v", r.f, r.at)
+	h.VC.Run()
+	for _, r := range h.Down {
+		if r.F.Response == 1 && r.F.Kind != pipeline.TurnEnded {
+			t.Errorf("pushed %v of cancelled response 1 at %v", r.F, r.At)
 		}
 	}
-	if _, ok := h.s.Timeline().First(pipeline.MarkSTTFinal, 1); ok {
+	if _, ok := h.S.Timeline().First(pipeline.MarkSTTFinal, 1); ok {
 		t.Error("stt.final stamped for the cancelled response")
 	}
-	finals := h.of(pipeline.TranscriptFinal)
+	finals := h.Of(pipeline.TranscriptFinal)
 	// r1 was never heard, so its words carry into r2's transcript.
-	if len(finals) != 1 || finals[0].f.Response != 2 || finals[0].f.Text != weather+" never mind" {
+	if len(finals) != 1 || finals[0].F.Response != 2 || finals[0].F.Text != weather+" never mind" {
 		t.Errorf("finals %v; want one for r2 holding both utterances", finals)
 	}
 }
