@@ -121,6 +121,29 @@ type detector struct {
 	tailOpen  bool
 
 	voiced int // sub-frames judged speech in the current process call
+
+	// speechFloor is the floor when the current speech began, and
+	// speechSubs how many sub-frames the speech has lasted: while speaking
+	// the floor may rise only slowly from it (see effectiveFloor).
+	speechFloor float64
+	speechSubs  int
+}
+
+// floorRiseDBPerSec bounds how fast the noise floor may rise while speech
+// goes on. Minimum statistics over a 1.6 s window assumes pauses within
+// the window; a long unbroken utterance would otherwise become its own
+// floor and its quiet ending (a word-final /s/) would read as silence. A
+// slow rise still follows noise that starts during speech.
+const floorRiseDBPerSec = 3.0
+
+// effectiveFloor is the floor decisions use: the tracked floor, capped
+// during speech at the floor when speech began plus the allowed rise.
+func (d *detector) effectiveFloor() float64 {
+	if d.state != speaking {
+		return d.floor
+	}
+	rise := floorRiseDBPerSec * float64(d.speechSubs) * subDuration.Seconds()
+	return min(d.floor, d.speechFloor*math.Pow(10, rise/10))
 }
 
 func newDetector(c *Config) detector {
@@ -213,7 +236,7 @@ func (d *detector) probability(levelDBFS float64) float64 {
 	if !d.started || levelDBFS < d.minVolumeDB {
 		return 0
 	}
-	snr := levelDBFS - levelDB(d.floor)
+	snr := levelDBFS - levelDB(d.effectiveFloor())
 	return 1 / (1 + math.Exp(-(snr-snrMidDB)/snrSlopeDB))
 }
 
@@ -244,7 +267,10 @@ func (d *detector) subFrame(p float64) {
 	level := levelDB(p)
 	prob := d.probability(level)
 	// Edge level is judged against the same floor as the probability.
-	edge := d.started && level >= levelDB(d.floor)+edgeSNRDB && level >= d.edgeAbsDB
+	edge := d.started && level >= levelDB(d.effectiveFloor())+edgeSNRDB && level >= d.edgeAbsDB
+	if d.state == speaking {
+		d.speechSubs++
+	}
 	d.updateFloor(p)
 
 	contiguous := start == d.lastEnd
@@ -300,6 +326,8 @@ func (d *detector) confirmIfDue() {
 		return
 	}
 	d.state = speaking
+	// From digital silence the floor is zero power: rise from -120 dBFS.
+	d.speechFloor, d.speechSubs = max(d.floor, 1e-12), int(d.speech/subDuration)
 	d.tailEnd, d.tailOpen = d.speechEnd, true
 	d.emit(pipeline.SpeechStarted, d.onset)
 }
