@@ -39,6 +39,6 @@ where it goes, and how barge-in is handled.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newRunCmd(), newCompareCmd(), newPresetsCmd(), newStagesCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newCompareCmd(), newPresetsCmd(), newStagesCmd(), newServeCmd())
 	return root
 }

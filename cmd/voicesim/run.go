@@ -23,6 +23,7 @@ func newRunCmd() *cobra.Command {
 		out     string
 		workers int
 		quiet   bool
+		server  string
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO.yaml...",
@@ -58,7 +59,15 @@ self-contained DIR/report.html, atomically.`,
 					_ = bar.Set(done)
 				}
 			}
-			rep, err := scenarios.Run(scs, opt)
+			var rep *scenarios.Report
+			var err error
+			if server != "" {
+				// Over the wire, in real time: workers are concurrent sessions.
+				rep, err = scenarios.RunRemote(cmd.Context(), scs, scenarios.RemoteOptions{URL: server, Archs: archs,
+					Runs: runs, Seed: opt.Seed, Workers: workers, Progress: opt.Progress})
+			} else {
+				rep, err = scenarios.Run(scs, opt)
+			}
 			if err != nil {
 				return err
 			}
@@ -80,6 +89,7 @@ self-contained DIR/report.html, atomically.`,
 	cmd.Flags().StringVar(&out, "out", "out", "folder for the reports")
 	cmd.Flags().IntVar(&workers, "workers", 0, "parallel workers (default: number of CPUs); results do not depend on it")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().StringVar(&server, "server", "", "play the scenarios in real time over WebSocket against a running `voicesim serve` (ws://host:port/ws) instead of the virtual clock")
 	return cmd
 }
 

@@ -1,0 +1,391 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/voicesim/voicesim/pipeline"
+)
+
+// remoteClient is the scripted user's end of one live session. It runs a
+// local session — a wire stage and the preset's client-side stages (the
+// playout) — on a VirtualClock paced by the wall clock: the driver fires
+// events when the wall clock reaches them, and the reader delivers each
+// server message at the virtual instant it arrives. A mutex keeps the
+// session single-threaded. A wall clock would do the same but drift: the
+// Mic schedules each frame 20 ms after the previous one ran, so every late
+// timer would push the user's speech later while reports stamped by the
+// wall clock would not be.
+type remoteClient struct {
+	ws  *websocket.Conn
+	p   *plan
+	reg *pipeline.Registry
+
+	kick    chan struct{} // the driver's timer must be re-armed earlier
+	started chan struct{} // closed once session.started is handled
+	summed  chan struct{} // closed once the summary is in
+	ended   chan struct{} // closed when the reader stops
+	readErr error         // why the reader stopped (read after ended)
+
+	mu         sync.Mutex // guards everything below
+	armed      time.Duration
+	vc         *pipeline.VirtualClock
+	s          *pipeline.Session
+	mic        *pipeline.Mic
+	zero       time.Time
+	begun      bool
+	lastAudio  time.Duration
+	sentMarks  int
+	firstAudio map[pipeline.ResponseID]bool
+	frame      []byte
+	writeErr   error
+	summary    wireEvent
+	gotSummary bool
+}
+
+// micQuiet: once the scripted mic has sent nothing for this long, it is
+// done (pipeline.Mic stops by itself after its tail).
+const micQuiet = 500 * time.Millisecond
+
+func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry) *remoteClient {
+	return &remoteClient{ws: ws, p: p, reg: reg, kick: make(chan struct{}, 1), started: make(chan struct{}),
+		summed: make(chan struct{}), ended: make(chan struct{}), armed: math.MaxInt64,
+		firstAudio: map[pipeline.ResponseID]bool{}, frame: make([]byte, 0, 2*pipeline.FrameSamples)}
+}
+
+// readLoop handles server messages as they arrive until the connection
+// ends or a message is an error.
+func (c *remoteClient) readLoop() {
+	defer close(c.ended)
+	var buf bytes.Buffer // reused: every message is handled before the next read
+	for {
+		kind, r, err := c.ws.NextReader()
+		if err != nil {
+			c.readErr = err
+			return
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			c.readErr = err
+			return
+		}
+		data := buf.Bytes()
+		var ev wireEvent
+		if kind != websocket.BinaryMessage {
+			if err := json.Unmarshal(data, &ev); err != nil {
+				c.readErr = fmt.Errorf("server sent malformed JSON: %w", err)
+				return
+			}
+			switch ev.Type {
+			case "mark", "speech.started", "speech.stopped", "turn.metrics":
+				continue // live display only; the summary has them all
+			}
+		}
+		if err := c.deliver(kind == websocket.BinaryMessage, data, ev); err != nil {
+			c.readErr = err
+			return
+		}
+	}
+}
+
+// deliver handles one message with the session locked, at the virtual
+// instant it arrived.
+func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
+	c.mu.Lock()
+	if c.begun {
+		c.vc.RunUntil(time.Since(c.zero))
+	}
+	wasBegun, hadSummary := c.begun, c.gotSummary
+	err := c.handle(binary, data, ev)
+	kick := false
+	if c.begun {
+		next, ok := c.vc.Next()
+		kick = ok && next < c.armed
+	}
+	begun, summed := c.begun, c.gotSummary
+	c.mu.Unlock()
+	if begun && !wasBegun {
+		close(c.started)
+	}
+	if summed && !hadSummary {
+		close(c.summed)
+	}
+	if kick {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// run plays the session to its end and collects the server's summary.
+func (c *remoteClient) run(ctx context.Context) error {
+	go c.readLoop()
+	defer func() { _ = c.ws.Close(); <-c.ended }()
+	select {
+	case <-c.started:
+	case <-c.ended:
+		return c.closed("before the session started")
+	case <-time.After(15 * time.Second):
+		return errors.New("no session.started within 15 s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		wait, done, err := c.step()
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-c.kick:
+		case <-c.ended:
+			return c.closed("mid-session")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	c.mu.Lock()
+	err := c.writeJSON(map[string]string{"type": "stop"})
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-c.summed:
+	case <-c.ended:
+		// The server closes right after the summary: did it come first?
+		select {
+		case <-c.summed:
+		default:
+			return c.closed("before its summary")
+		}
+	case <-time.After(15 * time.Second):
+		return errors.New("no session.summary within 15 s of stop")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	return nil
+}
+
+// step fires the events due and says how long until the next one, or
+// that the scripted mic is done.
+func (c *remoteClient) step() (time.Duration, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Since(c.zero)
+	c.vc.RunUntil(now)
+	if c.writeErr != nil {
+		return 0, false, c.writeErr
+	}
+	if now-c.lastAudio > micQuiet {
+		return 0, true, nil
+	}
+	wait := 50 * time.Millisecond
+	c.armed = now + wait
+	if next, ok := c.vc.Next(); ok && next < c.armed {
+		wait, c.armed = max(next-now, 0), next
+	}
+	return wait, false, nil
+}
+
+func (c *remoteClient) closed(when string) error {
+	if c.readErr != nil {
+		return fmt.Errorf("connection ended %s: %w", when, c.readErr)
+	}
+	return fmt.Errorf("connection ended %s", when)
+}
+
+// handle acts on one server message, with the session locked.
+func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
+	if binary {
+		if !c.begun {
+			return errors.New("server audio before session.started")
+		}
+		f, err := decodeServerAudio(data)
+		if err != nil {
+			return err
+		}
+		f.At = c.vc.Now()
+		c.s.Input(f)
+		return nil
+	}
+	if !c.begun && ev.Type != "session.started" && ev.Type != "error" {
+		return fmt.Errorf("server sent %s before session.started", ev.Type)
+	}
+	switch ev.Type {
+	case "session.started":
+		return c.begin(ev)
+	case "response.done":
+		c.s.Input(pipeline.Frame{Kind: pipeline.ResponseDone, Response: pipeline.ResponseID(ev.Response), Seq: ev.Frames, At: c.vc.Now()})
+	case "response.interrupted":
+		k := pipeline.Interruption
+		if ev.Cancelled {
+			k = pipeline.Cancel
+		}
+		c.s.Input(pipeline.Frame{Kind: k, Response: pipeline.ResponseID(ev.Response), At: c.vc.Now()})
+	case "session.summary":
+		c.summary, c.gotSummary = ev, true
+	case "error":
+		if ev.Code != "stage_error" {
+			return fmt.Errorf("server error %s: %s", ev.Code, ev.Message)
+		}
+	}
+	return nil
+}
+
+// begin builds the client's end from the stages the server left to it and
+// starts the scripted mic at stream time zero.
+func (c *remoteClient) begin(ev wireEvent) error {
+	stages := []pipeline.Named{{Name: "client.wire", Stage: clientWire{c}}}
+	for _, cs := range ev.ClientStages {
+		st, err := stageFromJSON(c.reg, cs.Stage, cs.Config)
+		if err != nil {
+			return err
+		}
+		stages = append(stages, st)
+	}
+	tmpl := c.p.mic
+	c.mic = &pipeline.Mic{Utterances: tmpl.Utterances, Noise: tmpl.Noise, Tail: tmpl.Tail, MaxLength: tmpl.MaxLength}
+	c.vc = pipeline.NewVirtualClock()
+	c.s = pipeline.NewSession(pipeline.Options{Clock: c.vc, Output: c.mic.Output, Replies: c.mic.Replies}, stages...)
+	c.zero = time.Now()
+	c.s.Start()
+	if err := c.mic.Start(c.s); err != nil {
+		return err
+	}
+	c.begun = true
+	return nil
+}
+
+// counters merges the server's counters with the client's own (playout).
+func (c *remoteClient) counters() map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range c.summary.Counters {
+		out[k] += v
+	}
+	if c.s != nil {
+		for k, v := range c.s.Counters() {
+			out[k] += v
+		}
+	}
+	return out
+}
+
+func (c *remoteClient) writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	return c.write(websocket.TextMessage, b)
+}
+
+func (c *remoteClient) write(kind int, b []byte) error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := c.ws.WriteMessage(kind, b); err != nil {
+		c.writeErr = fmt.Errorf("send to server: %w", err)
+	}
+	return c.writeErr
+}
+
+// report sends a playback report stamped on the stream clock.
+func (c *remoteClient) report(event string, r pipeline.ResponseID, at time.Duration, playedMs float64) {
+	_ = c.writeJSON(wirePlayback{Type: "playback", Event: event, Response: uint32(r),
+		TMs: float64(at) / float64(time.Millisecond), PlayedMs: playedMs})
+}
+
+// sendTruth sends the truth the mic has stamped since the last call: it
+// places utterances ahead of their audio, so truth always precedes it.
+func (c *remoteClient) sendTruth() {
+	marks := c.s.Timeline().Marks
+	for _, m := range marks[c.sentMarks:] {
+		if !strings.HasPrefix(m.Name, "user.") {
+			continue
+		}
+		_ = c.writeJSON(wireTruth{Type: "truth", Name: m.Name, Turn: m.Turn, Value: m.Value, Text: m.Text,
+			Sample: int64(math.Round(m.At.Seconds() * pipeline.SampleRate))})
+	}
+	c.sentMarks = len(marks)
+}
+
+// clientWire is the client's end of the socket, first in the local chain:
+// the mic's audio goes out through it, the server's audio comes in through
+// it, and the playout's reports go back through it.
+type clientWire struct{ c *remoteClient }
+
+func (w clientWire) Handle(ctx *pipeline.Context, f pipeline.Frame, dir pipeline.Direction) {
+	c := w.c
+	switch {
+	case f.Kind == pipeline.Interruption || f.Kind == pipeline.Cancel:
+		return // the session forwards these
+	case dir == pipeline.Downstream && f.Kind == pipeline.UserAudio:
+		c.sendTruth()
+		c.frame = c.frame[:0]
+		for _, s := range f.Audio {
+			c.frame = binary.LittleEndian.AppendUint16(c.frame, uint16(s))
+		}
+		_ = c.write(websocket.BinaryMessage, c.frame)
+		c.lastAudio = ctx.Now()
+		return
+	case dir == pipeline.Downstream && f.Kind == pipeline.AssistantAudio && !c.firstAudio[f.Response]:
+		c.firstAudio[f.Response] = true
+		c.report("first_audio", f.Response, ctx.Now(), 0)
+	case dir == pipeline.Upstream && f.Kind == pipeline.PlaybackStarted:
+		c.report("started", f.Response, f.At, 0)
+		return
+	case dir == pipeline.Upstream && f.Kind == pipeline.PlaybackStopped:
+		c.report("stopped", f.Response, f.At, f.Value)
+		return
+	}
+	ctx.Forward(f, dir)
+}
+
+var _ pipeline.Stage = clientWire{}
+
+// clientVoiceToVoice measures each user turn on the client's own timeline:
+// from its true end to the first sample the playout played after it and
+// before the next turn began.
+func clientVoiceToVoice(tl *pipeline.Timeline) []time.Duration {
+	var ends, starts []time.Duration
+	for _, m := range tl.Marks {
+		switch m.Name {
+		case pipeline.MarkUserSpeechStart:
+			starts = append(starts, m.At)
+		case pipeline.MarkUserSpeechEnd:
+			ends = append(ends, m.At)
+		}
+	}
+	out := make([]time.Duration, len(ends))
+	for i, end := range ends {
+		next := time.Duration(math.MaxInt64)
+		if i+1 < len(starts) {
+			next = starts[i+1]
+		}
+		for _, m := range tl.Marks {
+			if m.Name == pipeline.MarkClientFirstPlayed && m.At > end && m.At < next && (out[i] == 0 || m.At-end < out[i]) {
+				out[i] = m.At - end
+			}
+		}
+	}
+	return out
+}

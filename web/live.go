@@ -1,0 +1,361 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/voicesim/voicesim/pipeline"
+	"go.uber.org/zap"
+)
+
+// live is one session: a pipeline on a VirtualClock paced by the wall clock
+// (pacer). Its timers fire on the pacer's loop goroutine; the connection's
+// reader (the HTTP handler goroutine) decodes each message and runs it
+// through pacer.Do. The pacer's lock keeps the pipeline single-threaded,
+// so stages see the world they see under the virtual clock.
+type live struct {
+	srv     *Server
+	id      string
+	log     *zap.Logger
+	c       *wsConn
+	created time.Time
+
+	// Set by start on the reader goroutine before the loop runs, then
+	// read-only.
+	la       *liveArch
+	pc       *pacer
+	s        *pipeline.Session
+	seed     uint64
+	client   string
+	stopLoop context.CancelFunc
+	loopDone chan struct{}
+	started  atomic.Bool
+	panicked atomic.Bool
+
+	errs int          // protocol errors (reader goroutine)
+	rbuf bytes.Buffer // the message being read, reused
+	// in carries an audio message into audioIn, bound once, so a frame
+	// costs no closure.
+	in struct {
+		samples []int16
+		at      time.Duration
+	}
+	audioIn func()
+	st      loopState // under the pacer's lock
+}
+
+func newLive(srv *Server, id string, c *wsConn, log *zap.Logger) *live {
+	return &live{srv: srv, id: id, c: c, log: log, created: time.Now()}
+}
+
+// run reads messages until the connection ends, then stops the session and
+// writes its record.
+func (l *live) run() {
+	lim := l.srv.cfg.Limits
+	ws := l.c.ws
+	// gorilla's own limit is a backstop far above ours, so an oversized
+	// message is answered with an error event and a reason, not a bare 1009.
+	ws.SetReadLimit(int64(lim.MaxMessage) * 4)
+	_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
+	startTimer := time.AfterFunc(lim.StartWait, func() {
+		if !l.started.Load() {
+			l.log.Info("no start message; closing", zap.Duration("wait", lim.StartWait))
+			msg := fmt.Sprintf("no start message within %v", lim.StartWait)
+			l.c.sendError(CodeStartTimeout, msg, true)
+			l.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+		}
+	})
+	defer startTimer.Stop()
+	defer l.end()
+	defer func() {
+		// A bug in decoding must not take the process down: this session
+		// ends, the others carry on.
+		if r := recover(); r != nil {
+			l.srv.panics.Add(1)
+			l.log.Error("session reader panicked", zap.Any("panic", r), zap.Stack("stack"))
+			l.c.sendError(CodeInternal, "internal error; the session ended", true)
+			l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+			// Read on until the client answers the close, so the error and
+			// the close frame are written before the connection goes.
+			drainReads(l.c.ws)
+		}
+	}()
+	for {
+		kind, data, err := l.read()
+		if err != nil {
+			l.readEnded(err)
+			return
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
+		if l.c.closed() {
+			continue // draining until the client answers our close
+		}
+		l.handle(kind, data)
+	}
+}
+
+// errTooLarge: a message over Limits.MaxMessage.
+var errTooLarge = errors.New("message too large")
+
+// read returns the next message, refusing one over MaxMessage without
+// buffering it whole.
+func (l *live) read() (int, []byte, error) {
+	kind, r, err := l.c.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	max := l.srv.cfg.Limits.MaxMessage
+	l.rbuf.Reset()
+	if _, err := l.rbuf.ReadFrom(io.LimitReader(r, int64(max)+1)); err != nil {
+		return 0, nil, err
+	}
+	data := l.rbuf.Bytes() // valid until the next read: handled before it
+	if len(data) > max {
+		msg := fmt.Sprintf("message larger than %d bytes", max)
+		l.c.sendError(CodeMessageTooLarge, msg, true)
+		l.c.closeAfterQueue(websocket.CloseMessageTooBig, msg)
+		return 0, nil, errTooLarge
+	}
+	return kind, data, nil
+}
+
+// readEnded logs why the connection's reading stopped.
+func (l *live) readEnded(err error) {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		l.log.Debug("client closed", zap.Int("code", ce.Code), zap.String("reason", ce.Text))
+	case errors.Is(err, errTooLarge):
+		l.log.Info("message too large; closing", zap.Int("limit", l.srv.cfg.Limits.MaxMessage))
+		// Keep reading (and discarding) until the close handshake ends.
+		drainReads(l.c.ws)
+	case errors.As(err, &ne) && ne.Timeout():
+		l.log.Info("client silent past the read deadline; closing", zap.Duration("pong_wait", l.srv.cfg.Limits.PongWait))
+		l.c.closeNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+	case l.c.closed():
+		l.log.Debug("connection closed", zap.Error(err))
+	default:
+		l.log.Info("read failed", zap.Error(err))
+	}
+}
+
+// handle deals with one message on the reader goroutine. Problems are
+// reported to the client; the ones a session cannot survive also queue a
+// close, and reading goes on until the client answers it.
+func (l *live) handle(kind int, data []byte) {
+	if kind == websocket.BinaryMessage {
+		l.audioMessage(data)
+		return
+	}
+	msg, err := decodeText(data)
+	if err != nil {
+		l.protocolError(err)
+		return
+	}
+	switch m := msg.(type) {
+	case *StartMessage:
+		if l.started.Load() {
+			l.protocolError(perr(CodeAlreadyStarted, "the session has already started; open a new connection for another"))
+			return
+		}
+		if err := l.start(m); err != nil {
+			l.protocolError(err)
+			return
+		}
+	case *TruthMessage:
+		if !l.started.Load() {
+			l.protocolError(perr(CodeNotStarted, "truth before start"))
+			return
+		}
+		l.do(func() { l.truth(*m) })
+	case *PlaybackMessage:
+		if !l.started.Load() {
+			l.protocolError(perr(CodeNotStarted, "playback before start"))
+			return
+		}
+		l.do(func() { l.playback(*m) })
+	case string: // stop
+		if !l.started.Load() {
+			l.c.closeAfterQueue(websocket.CloseNormalClosure, "stopped before start")
+			return
+		}
+		l.do(func() { l.finish(websocket.CloseNormalClosure, "session complete") })
+	}
+}
+
+// audioMessage validates a binary message and feeds its samples to the
+// session.
+func (l *live) audioMessage(data []byte) {
+	lim := l.srv.cfg.Limits
+	maxBytes := 2 * lim.MaxAudioMs * pipeline.SampleRate / 1000
+	switch {
+	case !l.started.Load():
+		l.protocolError(perr(CodeNotStarted, "audio before start: send a start message first"))
+		return
+	case len(data) == 0:
+		l.protocolError(perr(CodeAudioEmpty, "empty audio message"))
+		return
+	case len(data)%2 != 0:
+		l.protocolError(perr(CodeAudioOddLength, "audio message of %d bytes: PCM16 needs an even number of bytes", len(data)))
+		return
+	case len(data) > maxBytes:
+		l.protocolError(perr(CodeAudioTooLarge, "audio message of %d bytes (%d ms) exceeds %d ms; send 20 ms frames", len(data), len(data)/2*1000/pipeline.SampleRate, lim.MaxAudioMs))
+		return
+	}
+	samples := make([]int16, len(data)/2)
+	for i := range samples {
+		samples[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
+	}
+	// Arrival is read before taking the session's lock, so a busy session
+	// does not make the wire look slower than it is.
+	l.in.samples, l.in.at = samples, l.pc.Now()
+	l.do(l.audioIn)
+}
+
+// protocolError reports a bad message. Fatal problems, and too many of
+// any, close the session.
+func (l *live) protocolError(err error) {
+	var pe *protoError
+	if !errors.As(err, &pe) {
+		pe = &protoError{code: CodeInvalidStart, msg: err.Error()}
+	}
+	l.errs++
+	l.log.Debug("protocol error", zap.String("code", pe.code), zap.String("message", pe.msg))
+	if pe.fatal {
+		l.c.sendError(pe.code, pe.msg, true)
+		l.c.closeAfterQueue(websocket.CloseUnsupportedData, pe.msg)
+		return // reading goes on until the client answers the close
+	}
+	if l.errs > l.srv.cfg.Limits.MaxErrors {
+		msg := fmt.Sprintf("more than %d protocol errors", l.srv.cfg.Limits.MaxErrors)
+		l.c.sendError(CodeTooManyErrors, msg, true)
+		l.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+		return
+	}
+	l.c.sendError(pe.code, pe.msg, false)
+}
+
+// do runs f on the session, after the events due. If the session has
+// stopped (a stage panicked on its loop), the client gets a close after
+// whatever is queued (the error event); reading goes on until it answers.
+func (l *live) do(f func()) {
+	if !l.pc.Do(f) {
+		l.c.closeAfterQueue(websocket.CloseInternalServerErr, "session stopped")
+	}
+}
+
+// start resolves the architecture and starts the session's loop.
+func (l *live) start(m *StartMessage) error {
+	la, err := l.srv.resolveArch(m)
+	if err != nil {
+		return perr(CodeInvalidStart, "%v", err)
+	}
+	l.la = la
+	l.seed = rand.Uint64()
+	if m.Seed != nil {
+		l.seed = *m.Seed
+	}
+	l.client = m.Client
+	replies := slices.Clone(m.Replies)
+	l.pc = newPacer()
+	l.audioIn = func() { l.audio(l.in.samples, l.in.at) }
+	l.st.init()
+	l.s = la.arch.NewSession(pipeline.Options{
+		Clock:   l.pc.vc,
+		Seed:    l.seed,
+		Logger:  l.log,
+		Output:  l.output,
+		Replies: func(t string) (string, bool) { return reply(replies, t) },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	l.stopLoop = cancel
+	l.loopDone = make(chan struct{})
+	go l.loop(ctx)
+	l.started.Store(true)
+	l.log.Info("session started", zap.String("preset", la.arch.Name), zap.String("network", la.network),
+		zap.String("client", l.client), zap.Uint64("seed", l.seed))
+	l.do(l.begin)
+	return nil
+}
+
+// reply finds the scripted answer to a transcript; "*" matches any.
+func reply(rs []Reply, transcript string) (string, bool) {
+	for _, r := range rs {
+		if r.Text == transcript && r.Reply != "" {
+			return r.Reply, true
+		}
+	}
+	for _, r := range rs {
+		if r.Text == "*" && r.Reply != "" {
+			return r.Reply, true
+		}
+	}
+	return "", false
+}
+
+// loop fires the session's timers. A panic in a stage ends this session
+// only: it is logged with its stack, the client gets an error and a close.
+// (A panic while handling input surfaces on the reader; run recovers it.)
+func (l *live) loop(ctx context.Context) {
+	defer close(l.loopDone)
+	defer func() {
+		if r := recover(); r != nil {
+			l.panicked.Store(true)
+			l.srv.panics.Add(1)
+			l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
+			l.c.sendError(CodeInternal, "internal error; the session ended", true)
+			l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+		}
+	}()
+	l.pc.Loop(ctx)
+}
+
+// shutdown ends the session for a server shutdown: its summary, then a
+// close frame (1001). If the loop does not get to it in time, the close
+// goes out regardless.
+func (l *live) shutdown() {
+	const reason = "server shutting down"
+	if l.started.Load() && l.pc.Do(func() { l.finish(websocket.CloseGoingAway, reason) }) {
+		time.AfterFunc(time.Second, func() { l.c.closeNow(websocket.CloseGoingAway, reason) })
+		return
+	}
+	l.c.closeNow(websocket.CloseGoingAway, reason)
+}
+
+// end stops the loop and writes the session's record. Once the loop has
+// exited the pacer refuses Do, so nothing races with the record.
+func (l *live) end() {
+	if !l.started.Load() {
+		return
+	}
+	l.stopLoop()
+	<-l.loopDone
+	turns := 0
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				l.log.Error("session record failed", zap.Any("panic", r))
+			}
+		}()
+		sum := l.summary()
+		turns = len(sum.Turns)
+		if dir := l.srv.cfg.RecordDir; dir != "" {
+			if err := l.record(dir, sum); err != nil {
+				l.log.Error("write session record", zap.Error(err))
+			}
+		}
+	}()
+	l.log.Info("session ended", zap.Duration("duration", time.Since(l.created)), zap.Int("turns", turns),
+		zap.Int64("frames_in", int64(l.st.frames)), zap.Int64("frames_out", l.st.framesOut),
+		zap.Int("close_code", int(l.c.closeCode.Load())), zap.Bool("panicked", l.panicked.Load()))
+}

@@ -1,0 +1,192 @@
+//go:build unix
+
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/scenarios"
+	"github.com/voicesim/voicesim/web"
+	"go.uber.org/zap"
+)
+
+// BenchmarkLoad runs N simulated clients at once against one server over
+// loopback, each streaming a six-question conversation in real time
+// (testdata/load.yaml: constant latencies, questions at fixed times 7 s
+// apart; clients start over 14 s so turns are spread evenly). It
+// reports what the machine spent and the timing error: each turn's
+// voice_to_voice over the wire minus the same turn under the virtual
+// clock, which for constant latencies is exactly what was configured.
+//
+//	go test ./web -run '^$' -bench Load -benchtime 1x
+//	VOICESIM_LOAD_CLIENTS=100,500 (default 100)
+//	VOICESIM_LOAD_URL=ws://127.0.0.1:8080/ws to load a separate server
+//	  (then CPU and memory are the clients' only)
+//
+// Clients and server share the process (and its CPU) unless
+// VOICESIM_LOAD_URL is set. A benchmark, not a test: nothing is asserted
+// about the figures.
+func BenchmarkLoad(b *testing.B) {
+	counts := []int{100}
+	if env := os.Getenv("VOICESIM_LOAD_CLIENTS"); env != "" {
+		counts = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("VOICESIM_LOAD_CLIENTS=%q: want a list of client counts", env)
+			}
+			counts = append(counts, n)
+		}
+	}
+	sc, err := scenarios.Load("testdata/load.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	virt, err := scenarios.Run([]*scenarios.Scenario{sc}, scenarios.RunOptions{Runs: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := virt.Scenarios[0].Architectures[0].Representative[0].Turns
+	for _, n := range counts {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			for range b.N {
+				loadOnce(b, sc, want, n)
+			}
+		})
+	}
+}
+
+func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics, n int) {
+	url := os.Getenv("VOICESIM_LOAD_URL")
+	if url == "" {
+		srv, err := web.New(web.Config{Logger: zap.NewNop(), MaxSessions: n + 10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		defer hs.Close()
+		url = hs.URL
+	}
+	var (
+		mu       sync.Mutex
+		errs     []float64 // ms, measured − configured
+		answered int
+		peakHeap uint64
+	)
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { // memory while every session is live
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			mu.Lock()
+			peakHeap = max(peakHeap, ms.HeapInuse)
+			mu.Unlock()
+		}
+	}()
+	cpu0, wall0 := cpuTime(), time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
+		URL: url, Runs: n, Workers: n, Ramp: 14 * time.Second,
+		OnRun: func(r scenarios.RemoteRun) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i, tm := range r.Turns {
+				got, ok := tm.Values[pipeline.MetricVoiceToVoice]
+				if !ok || i >= len(want) {
+					continue
+				}
+				answered++
+				errs = append(errs, float64(got-want[i].Values[pipeline.MetricVoiceToVoice])/1e6)
+			}
+		},
+	})
+	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	close(stop)
+	<-sampled
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(errs)
+	q := func(p float64) float64 {
+		if len(errs) == 0 {
+			return math.NaN()
+		}
+		return errs[min(len(errs)-1, int(p*float64(len(errs))))]
+	}
+	b.ReportMetric(float64(n), "clients")
+	b.ReportMetric(float64(cpu)/float64(wall), "cpu-cores")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "heap-inuse-MiB")
+	b.ReportMetric(q(0.5), "err-p50-ms")
+	b.ReportMetric(q(0.99), "err-p99-ms")
+	b.ReportMetric(q(1), "err-max-ms")
+	b.ReportMetric(float64(answered)/float64(n*len(want)), "answered")
+	sched := schedLatency(0.999)
+	b.ReportMetric(sched, "sched-p999-ms")
+	b.Logf("%d clients over %v: %.2f CPU cores (of %d), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
+		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's peak resident set, in bytes (Linux reports
+// ru_maxrss in KiB).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) * 1024
+}
+
+// schedLatency returns the q-quantile of the time goroutines spent
+// runnable before running, in ms, since the process started: how long the
+// Go scheduler kept work waiting, which is where timing error comes from.
+func schedLatency(q float64) float64 {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return math.NaN()
+	}
+	h := s[0].Value.Float64Histogram()
+	var total, acc uint64
+	for _, c := range h.Counts {
+		total += c
+	}
+	for i, c := range h.Counts {
+		acc += c
+		if float64(acc) >= q*float64(total) {
+			return h.Buckets[i+1] * 1000
+		}
+	}
+	return math.NaN()
+}
