@@ -77,38 +77,10 @@ func RunRemote(ctx context.Context, scs []*Scenario, opt RemoteOptions) (*Report
 	if err != nil {
 		return nil, err
 	}
-	var plans []*plan
 	rep := &Report{Schema: SchemaVersion, GeneratedAt: time.Now().UTC().Format(time.RFC3339), Mode: "server"}
-	for _, sc := range scs {
-		specs := sc.Architectures
-		if len(opt.Archs) > 0 {
-			specs = nil
-			for _, a := range opt.Archs {
-				specs = append(specs, ArchSpec{Preset: a})
-			}
-		}
-		mic, err := sc.Mic(map[string]Clip{})
-		if err != nil {
-			return nil, err
-		}
-		runs, seed := sc.Runs, sc.Seed
-		if opt.Runs > 0 {
-			runs = opt.Runs
-		}
-		if opt.Seed != nil {
-			seed = *opt.Seed
-		}
-		rep.Seed, rep.Runs = seed, runs
-		for _, spec := range specs {
-			// Preparing locally validates the overrides before any
-			// connection, and gives the preset's figure and prices.
-			arch, err := sc.prepare(spec, opt.Registry)
-			if err != nil {
-				return nil, err
-			}
-			plans = append(plans, &plan{sc: sc, spec: spec, arch: arch, mic: mic, runs: runs, seed: seed,
-				turns: make([][]pipeline.TurnMetrics, runs), cnts: make([]map[string]int64, runs)})
-		}
+	plans, err := planAll(scs, opt.Archs, opt.Runs, opt.Seed, opt.Registry, rep)
+	if err != nil {
+		return nil, err
 	}
 	marks := map[*plan][][]pipeline.Mark{}
 	for _, p := range plans {

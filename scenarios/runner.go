@@ -53,37 +53,10 @@ func Run(scs []*Scenario, opt RunOptions) (*Report, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.NumCPU()
 	}
-	var plans []*plan
 	rep := &Report{Schema: SchemaVersion, GeneratedAt: time.Now().UTC().Format(time.RFC3339), Mode: "virtual"}
-	for _, sc := range scs {
-		specs := sc.Architectures
-		if len(opt.Archs) > 0 {
-			specs = nil
-			for _, a := range opt.Archs {
-				specs = append(specs, ArchSpec{Preset: a})
-			}
-		}
-		clips := map[string]Clip{}
-		mic, err := sc.Mic(clips)
-		if err != nil {
-			return nil, err
-		}
-		runs, seed := sc.Runs, sc.Seed
-		if opt.Runs > 0 {
-			runs = opt.Runs
-		}
-		if opt.Seed != nil {
-			seed = *opt.Seed
-		}
-		rep.Seed, rep.Runs = seed, runs
-		for _, spec := range specs {
-			arch, err := sc.prepare(spec, opt.Registry)
-			if err != nil {
-				return nil, err
-			}
-			plans = append(plans, &plan{sc: sc, spec: spec, arch: arch, mic: mic, runs: runs, seed: seed,
-				turns: make([][]pipeline.TurnMetrics, runs), cnts: make([]map[string]int64, runs)})
-		}
+	plans, err := planAll(scs, opt.Archs, opt.Runs, opt.Seed, opt.Registry, rep)
+	if err != nil {
+		return nil, err
 	}
 	runAll(plans, opt)
 	for _, sc := range scs {
@@ -97,6 +70,46 @@ func Run(scs []*Scenario, opt RunOptions) (*Report, error) {
 	}
 	rep.Totals = totals(plans)
 	return rep, nil
+}
+
+// planAll resolves every scenario × architecture: the scenario's own
+// architectures unless archs names presets instead, its runs and seed
+// unless overridden, its user decoded once. It records the effective seed
+// and runs on rep.
+func planAll(scs []*Scenario, archs []string, runsOverride int, seedOverride *uint64, reg *pipeline.Registry, rep *Report) ([]*plan, error) {
+	var plans []*plan
+	for _, sc := range scs {
+		specs := sc.Architectures
+		if len(archs) > 0 {
+			specs = nil
+			for _, a := range archs {
+				specs = append(specs, ArchSpec{Preset: a})
+			}
+		}
+		mic, err := sc.Mic(map[string]Clip{})
+		if err != nil {
+			return nil, err
+		}
+		runs, seed := sc.Runs, sc.Seed
+		if runsOverride > 0 {
+			runs = runsOverride
+		}
+		if seedOverride != nil {
+			seed = *seedOverride
+		}
+		rep.Seed, rep.Runs = seed, runs
+		for _, spec := range specs {
+			// Preparing validates every override before anything runs, and
+			// gives the preset's figure and prices.
+			arch, err := sc.prepare(spec, reg)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, &plan{sc: sc, spec: spec, arch: arch, mic: mic, runs: runs, seed: seed,
+				turns: make([][]pipeline.TurnMetrics, runs), cnts: make([]map[string]int64, runs)})
+		}
+	}
+	return plans, nil
 }
 
 type job struct {
