@@ -57,7 +57,16 @@ type path struct {
 	// the latest delivery of an audio packet (UDP reordering count).
 	wire, lastAudio time.Duration
 	bad             bool // Gilbert–Elliott state
+	// carry holds the truth flags and transcript of lost user audio, for
+	// the next frame that arrives; carriedEnds counts speech ends whose
+	// arrival was already marked when they were lost.
+	carry       pipeline.Flags
+	carryText   string
+	carriedEnds int
 }
+
+// truthFlags annotate user audio with the script's ground truth.
+const truthFlags = pipeline.FlagSpeechStart | pipeline.FlagSpeechEnd
 
 // New builds a leg from a validated config.
 func New(c *Config) pipeline.Stage {
@@ -113,8 +122,25 @@ func (l *Link) Handle(ctx *pipeline.Context, f pipeline.Frame, dir pipeline.Dire
 				// would have arrived; the server learns of the end no
 				// earlier for the loss.
 				ctx.AfterFrame(d, f, l.markSpeechEnd)
+				pa.carriedEnds++
+			}
+			if f.Kind == pipeline.UserAudio && f.Flags&truthFlags != 0 {
+				// Ground truth is metadata about the user's speech, not
+				// audio: a lost packet must not hide from a model whose
+				// accuracy is its parameter (a semantic turn detector)
+				// that the sentence was complete. It rides on the next
+				// frame that arrives.
+				pa.carry |= f.Flags & truthFlags
+				pa.carryText = f.Text
 			}
 			return
+		}
+		if f.Kind == pipeline.UserAudio && pa.carry != 0 {
+			f.Flags |= pa.carry
+			if f.Text == "" {
+				f.Text = pa.carryText
+			}
+			pa.carry, pa.carryText = 0, ""
 		}
 		if audio {
 			// Reordered: the packet arrives ahead of one sent before it.
@@ -207,6 +233,10 @@ func (l *Link) lost(pa *path) bool {
 func (l *Link) arriveDown(f pipeline.Frame) {
 	switch {
 	case l.leg == uplink && f.Kind == pipeline.UserAudio && f.Flags&pipeline.FlagSpeechEnd != 0:
+		if pa := &l.paths[pipeline.Downstream]; pa.carriedEnds > 0 {
+			pa.carriedEnds-- // a carried end: its arrival was marked when it was lost
+			break
+		}
 		l.ctx.MarkFor(pipeline.MarkServerSpeechEnd, 0)
 	case l.leg == downlink && f.Kind == pipeline.AssistantAudio && f.Response > l.firstAudio:
 		l.firstAudio = f.Response
