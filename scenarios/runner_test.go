@@ -3,7 +3,6 @@ package scenarios
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -134,26 +133,5 @@ func TestDeterminism(t *testing.T) {
 	}
 	if d.Scenarios[0].Architectures[0].Metrics[pipeline.MetricVoiceToVoice] == a.Scenarios[0].Architectures[0].Metrics[pipeline.MetricVoiceToVoice] {
 		t.Error("a different seed gave the same distribution")
-	}
-}
-
-// TestRunWritesAtomically: reports are replaced whole; a failed write
-// leaves the previous file intact.
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "report.json")
-	if err := WriteFileAtomic(p, []byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "report.json"), []byte("x")); err == nil {
-		t.Error("write into a missing folder succeeded")
-	}
-	if err := WriteFileAtomic(p, []byte("second")); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	entries, _ := os.ReadDir(dir)
-	if string(b) != "second" || len(entries) != 1 {
-		t.Errorf("file %q, %d entries in the folder; want the new content and no temp files", b, len(entries))
 	}
 }

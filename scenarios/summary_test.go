@@ -3,6 +3,7 @@ package scenarios
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -223,7 +224,7 @@ func TestFixtureFile(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(fixtureFile), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteFileAtomic(fixtureFile, append(data, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(fixtureFile, append(data, '\n')); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"maps"
 	"path/filepath"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
-	"github.com/voicesim/voicesim/scenarios"
 	"go.uber.org/zap"
 )
 
@@ -399,7 +399,7 @@ func (l *live) record(dir string, sum SummaryEvent) error {
 		return fmt.Errorf("encode session %s record: %w", l.id, err)
 	}
 	name := fmt.Sprintf("session-%s-%s.json", l.created.UTC().Format("20060102T150405"), l.id)
-	return scenarios.WriteFileAtomic(filepath.Join(dir, name), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(dir, name), append(b, '\n'))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,7 @@ join conditions with '||'.`,
 				if err := c.WriteHTML(&buf); err != nil {
 					return err
 				}
-				if err := scenarios.WriteFileAtomic(html, buf.Bytes()); err != nil {
+				if err := atomicfile.WriteBytes(html, buf.Bytes()); err != nil {
 					return err
 				}
 			}

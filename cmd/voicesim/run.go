@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -115,7 +116,7 @@ func writeReports(dir string, rep *scenarios.Report) error {
 		if err := f.render(&b); err != nil {
 			return fmt.Errorf("render %s: %w", f.name, err)
 		}
-		if err := scenarios.WriteFileAtomic(filepath.Join(dir, f.name), b.Bytes()); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, f.name), b.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/voicesim/voicesim/pipeline/atomicfile"
 )
 
 // WAVE format tags from the fmt chunk.
@@ -298,7 +300,7 @@ func WriteWAV(w io.Writer, c Clip) error {
 // WriteWAVFile writes c to path as a 16-bit mono WAV, atomically: readers see
 // either the old file or the complete new one, never a partial write.
 func WriteWAVFile(path string, c Clip) error {
-	err := writeFileAtomic(path, func(w io.Writer) error { return writeWAV(w, c) })
+	err := atomicfile.Write(path, func(w io.Writer) error { return writeWAV(w, c) })
 	if err != nil {
 		return fmt.Errorf("audio: write WAV file %s: %w", path, err)
 	}

@@ -1,4 +1,6 @@
-package audio
+// Package atomicfile writes files so that a reader never sees a partial one
+// and a failure never destroys the previous version.
+package atomicfile
 
 import (
 	"bufio"
@@ -8,12 +10,12 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic writes a file through write so that readers never see a
+// Write writes a file through write so that readers never see a
 // partial file: the data goes to a temporary file in the destination's
 // directory (rename is only atomic within one file system), is synced, and
 // is then renamed over path. On any error the temporary file is removed and
 // an existing file at path is left untouched.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+func Write(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -51,4 +53,12 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("rename %s to %s: %w", tmpName, path, err)
 	}
 	return nil
+}
+
+// WriteBytes writes data to path atomically.
+func WriteBytes(path string, data []byte) error {
+	return Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
