@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -194,59 +193,10 @@ func wsEndpoint(s string) (string, error) {
 // representative timelines are the server's records of those runs, not
 // re-simulations.
 func (p *plan) remoteReport(marks [][]pipeline.Mark) ArchReport {
-	agg := pipeline.NewAggregate()
-	seg := map[string]time.Duration{}
-	segN := map[string]int{}
-	type rv struct {
-		i int
-		v time.Duration
-	}
-	var vals []rv
-	for i := range p.runs {
-		agg.AddRun(p.turns[i], p.cnts[i])
-		var sum time.Duration
-		n := 0
-		for _, t := range p.turns[i] {
-			if !t.Answered {
-				continue
-			}
-			for _, s := range t.Breakdown {
-				seg[s.Name] += s.Duration()
-				segN[s.Name]++
-			}
-			sum += t.Values[pipeline.MetricVoiceToVoice]
-			n++
-		}
-		if n > 0 {
-			vals = append(vals, rv{i, sum / time.Duration(n)})
-		}
-	}
-	ar := ArchReport{Name: p.spec.Name(), Preset: p.spec.Preset, Kind: p.arch.Preset.Kind, Runs: p.runs,
-		Metrics: agg.Summaries(), Counts: agg.Counts}
-	if f := p.arch.Preset.Figure; f != nil {
-		ar.Figure = &FigureReport{Metric: f.Metric, Mean: msOf(f.Mean.D()), Min: msOf(f.Min.D()), Source: f.Source}
-	}
-	for _, name := range pipeline.CriticalPath() {
-		if n := segN[name]; n > 0 {
-			ar.Breakdown = append(ar.Breakdown, SegmentMean{Name: name, Mean: msOf(seg[name] / time.Duration(n))})
-		}
-	}
-	ar.Cost = cost(p.arch.Preset.Prices, agg, p.runs)
-	sort.SliceStable(vals, func(a, b int) bool { return vals[a].v < vals[b].v })
-	seen := map[int]bool{}
-	for _, pk := range []struct {
-		label string
-		q     float64
-	}{{"median", 0.5}, {"p95", 0.95}} {
-		if len(vals) == 0 {
-			break
-		}
-		i := vals[min(len(vals)-1, int(pk.q*float64(len(vals))))].i
-		if !seen[i] {
-			seen[i] = true
-			ar.Representative = append(ar.Representative, RunTimeline{Label: pk.label, Run: i,
-				Seed: RunSeed(p.seed, i), Turns: p.turns[i], Marks: marks[i]})
-		}
+	ar := p.summary()
+	for _, pk := range p.representativeRuns() {
+		ar.Representative = append(ar.Representative, RunTimeline{Label: pk.label, Run: pk.run,
+			Seed: RunSeed(p.seed, pk.run), Turns: p.turns[pk.run], Marks: marks[pk.run]})
 	}
 	return ar
 }

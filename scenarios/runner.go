@@ -215,7 +215,21 @@ func (sc *Scenario) prepare(spec ArchSpec, reg *pipeline.Registry) (*catalog.Arc
 	return arch, nil
 }
 
+// report is the architecture's summary plus its representative runs,
+// re-simulated to keep their whole timelines.
 func (p *plan) report() ArchReport {
+	ar := p.summary()
+	for _, pk := range p.representativeRuns() {
+		s := p.session(pk.run)
+		ar.Representative = append(ar.Representative, RunTimeline{Label: pk.label, Run: pk.run,
+			Seed: RunSeed(p.seed, pk.run), Turns: s.Timeline().Turns(), Marks: s.Timeline().Sorted()})
+	}
+	return ar
+}
+
+// summary aggregates the architecture's runs: distributions, counts, the
+// mean breakdown, its figure and its cost.
+func (p *plan) summary() ArchReport {
 	agg := pipeline.NewAggregate()
 	seg := map[string]time.Duration{}
 	segN := map[string]int{}
@@ -242,14 +256,19 @@ func (p *plan) report() ArchReport {
 		}
 	}
 	ar.Cost = cost(p.arch.Preset.Prices, agg, p.runs)
-	ar.Representative = p.representative()
 	return ar
 }
 
-// representative re-simulates the median and p95 runs (by their mean
-// voice_to_voice) to keep their whole timelines. Runs are deterministic, so
-// nothing needs to be held for the others.
-func (p *plan) representative() []RunTimeline {
+// pick is a run chosen to represent an architecture.
+type pick struct {
+	label string
+	run   int
+}
+
+// representativeRuns picks the median and the p95 runs by their mean
+// voice_to_voice. Runs are deterministic, so a caller can re-simulate a
+// pick rather than hold every run's timeline.
+func (p *plan) representativeRuns() []pick {
 	type rv struct {
 		i int
 		v time.Duration
@@ -272,20 +291,17 @@ func (p *plan) representative() []RunTimeline {
 		return nil
 	}
 	sort.SliceStable(vals, func(a, b int) bool { return vals[a].v < vals[b].v })
-	picks := []struct {
+	var out []pick
+	seen := map[int]bool{}
+	for _, q := range []struct {
 		label string
 		q     float64
-	}{{"median", 0.5}, {"p95", 0.95}}
-	var out []RunTimeline
-	seen := map[int]bool{}
-	for _, pk := range picks {
-		i := vals[min(len(vals)-1, int(pk.q*float64(len(vals))))].i
-		if seen[i] {
-			continue
+	}{{"median", 0.5}, {"p95", 0.95}} {
+		i := vals[min(len(vals)-1, int(q.q*float64(len(vals))))].i
+		if !seen[i] {
+			seen[i] = true
+			out = append(out, pick{q.label, i})
 		}
-		seen[i] = true
-		s := p.session(i)
-		out = append(out, RunTimeline{Label: pk.label, Run: i, Seed: RunSeed(p.seed, i), Turns: s.Timeline().Turns(), Marks: s.Timeline().Sorted()})
 	}
 	return out
 }
