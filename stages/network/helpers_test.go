@@ -5,28 +5,14 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/network"
-	"go.yaml.in/yaml/v3"
 )
-
-func registry() *pipeline.Registry {
-	r := pipeline.NewRegistry()
-	network.Register(r)
-	return r
-}
 
 // prepare decodes src over the stage's defaults.
 func prepare(t testing.TB, name, src string) (pipeline.Prepared, error) {
 	t.Helper()
-	var layers []*yaml.Node
-	if src != "" {
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-			t.Fatalf("yaml: %v", err)
-		}
-		layers = append(layers, &n)
-	}
-	return registry().Prepare(name, layers...)
+	return pipetest.Prepare(t, network.Register, name, src)
 }
 
 func link(t testing.TB, name, src string) pipeline.Stage {

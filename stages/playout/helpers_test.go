@@ -5,25 +5,15 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/playout"
-	"go.yaml.in/yaml/v3"
 )
 
 const ms = time.Millisecond
 
 func prepare(t testing.TB, src string) (pipeline.Prepared, error) {
 	t.Helper()
-	r := pipeline.NewRegistry()
-	playout.Register(r)
-	var layers []*yaml.Node
-	if src != "" {
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-			t.Fatalf("yaml: %v", err)
-		}
-		layers = append(layers, &n)
-	}
-	return r.Prepare("playout.jitter", layers...)
+	return pipetest.Prepare(t, playout.Register, "playout.jitter", src)
 }
 
 type out struct {

@@ -6,23 +6,13 @@ import (
 
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/audio"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 	"github.com/voicesim/voicesim/stages/tts"
-	"go.yaml.in/yaml/v3"
 )
 
 func prepare(t testing.TB, src string) (pipeline.Prepared, error) {
 	t.Helper()
-	r := pipeline.NewRegistry()
-	tts.Register(r)
-	var layers []*yaml.Node
-	if src != "" {
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-			t.Fatalf("yaml: %v", err)
-		}
-		layers = append(layers, &n)
-	}
-	return r.Prepare("tts.streaming", layers...)
+	return pipetest.Prepare(t, tts.Register, "tts.streaming", src)
 }
 
 // out is a frame that left the chain, with the session time.
