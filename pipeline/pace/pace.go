@@ -1,0 +1,380 @@
+// Package pace runs VirtualClocks in real time: each Lane is one session's
+// clock, and its events fire when the wall clock reaches them. Lanes share
+// a few goroutines (one per shard, GOMAXPROCS of them by default) instead
+// of holding a goroutine and a timer each, so a server with hundreds of live
+// sessions wakes a handful of goroutines, not hundreds, and each wakeup
+// fires every lane that has come due.
+//
+// Events run at their exact virtual times: a shard that wakes late fires an
+// event late on the wall clock, but the event sees its own time, and what it
+// schedules is timed from that time, so lateness never accumulates along a
+// chain of events. Lateness shows only where a lane meets the outside world
+// (a socket write, a read stamped with the wall clock).
+//
+// On Linux a shard sleeps on a timerfd read through Go's netpoller, with a
+// runtime read deadline at the same instant: the timerfd wakes an idle
+// process within tens of microseconds (Go's own timers, when every thread
+// is parked in epoll, wake on millisecond boundaries, ~0.6 ms late at the
+// median), and the deadline, checked whenever the scheduler runs, wakes a
+// busy one. Elsewhere a shard sleeps on a time.Timer.
+package pace
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/voicesim/voicesim/pipeline"
+)
+
+// never is a key for a lane with nothing scheduled.
+const never = time.Duration(math.MaxInt64)
+
+// Scheduler paces lanes on a fixed set of shards. A shard's goroutine runs
+// only while it has lanes, so an idle Scheduler holds no goroutine and needs
+// no closing.
+type Scheduler struct {
+	epoch    time.Time
+	slack    time.Duration
+	newWaker func() (waker, error)
+	mu       sync.Mutex // guards the shards' lane counts
+	shards   []*shard
+	late     lateness
+}
+
+// DefaultSlack is how much later than its first due lane a sleeping shard
+// may wake, to fire the lanes due just after it in the same wakeup: the
+// Linux kernel's default timer slack for ordinary threads (50 µs, see
+// prctl(2) PR_SET_TIMERSLACK).
+const DefaultSlack = 50 * time.Microsecond
+
+// New returns a Scheduler with n shards; n ≤ 0 means GOMAXPROCS.
+func New(n int) *Scheduler {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	s := &Scheduler{epoch: time.Now(), newWaker: newWaker, slack: DefaultSlack}
+	for range n {
+		s.shards = append(s.shards, &shard{s: s, armed: never})
+	}
+	return s
+}
+
+// since is the time since the scheduler's epoch.
+func (s *Scheduler) since() time.Duration { return time.Since(s.epoch) }
+
+// Lane is one VirtualClock paced in real time. Its events fire on its
+// shard's goroutine; Do runs other work on the caller's goroutine. A mutex
+// keeps the lane single-threaded either way, so the code on the clock sees
+// the world it sees under a virtual clock run headless.
+type Lane struct {
+	sh      *shard
+	zero    time.Duration // the lane's time zero, since the scheduler's epoch
+	start   time.Time
+	onPanic func(any)
+
+	mu      sync.Mutex
+	vc      *pipeline.VirtualClock
+	stopped bool
+
+	// Under sh.mu.
+	key   time.Duration // when the shard must fire the lane, since epoch
+	index int           // in the shard's heap; -1 when not queued
+}
+
+// NewLane starts a lane at time zero on the least loaded shard. onPanic, if
+// not nil, is called with the value of a panic raised by one of the lane's
+// events (on the shard's goroutine, from the deferred recovery, so a stack
+// trace taken there shows the panic); the lane is stopped, and the other
+// lanes carry on.
+func (s *Scheduler) NewLane(onPanic func(any)) *Lane {
+	s.mu.Lock()
+	sh := s.shards[0]
+	for _, c := range s.shards[1:] {
+		if c.lanes < sh.lanes {
+			sh = c
+		}
+	}
+	sh.lanes++
+	if sh.lanes == 1 {
+		sh.startLocked()
+	}
+	s.mu.Unlock()
+	now := time.Now()
+	return &Lane{sh: sh, zero: now.Sub(s.epoch), start: now, onPanic: onPanic,
+		vc: pipeline.NewVirtualClock(), key: never, index: -1}
+}
+
+// Clock returns the lane's clock. It must only be used from the lane's
+// events or from within Do.
+func (l *Lane) Clock() *pipeline.VirtualClock { return l.vc }
+
+// Now returns the wall-clock time since the lane began. It is safe from any
+// goroutine; the clock's own time is Clock().Now(), inside the lane.
+func (l *Lane) Now() time.Duration { return time.Since(l.start) }
+
+// Start returns the wall-clock instant of the lane's time zero.
+func (l *Lane) Start() time.Time { return l.start }
+
+// Do runs f inside the lane, after every event due by now. It reports false
+// once the lane has stopped. A panic in f stops the lane and is passed on to
+// the caller.
+func (l *Lane) Do(f func()) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return false
+	}
+	defer l.stopOnPanic()
+	l.vc.RunUntil(l.Now())
+	f()
+	l.requeueLocked()
+	return true
+}
+
+// stopOnPanic stops the lane if the goroutine is panicking, and lets the
+// panic go on.
+func (l *Lane) stopOnPanic() {
+	if r := recover(); r != nil {
+		l.stopped = true
+		l.sh.remove(l)
+		panic(r)
+	}
+}
+
+// Stop stops the lane: no event of it fires after Stop returns, and Do
+// refuses. It may be called more than once, from any goroutine but the
+// lane's own (an event or a Do would deadlock on the lane's lock).
+func (l *Lane) Stop() {
+	l.mu.Lock()
+	was := l.stopped
+	l.stopped = true
+	l.mu.Unlock()
+	l.sh.remove(l)
+	if !was {
+		l.sh.release()
+	}
+}
+
+// Stopped reports whether the lane has stopped (Stop, or a panic).
+func (l *Lane) Stopped() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopped
+}
+
+// requeueLocked tells the shard when the lane next needs firing. The
+// lane's lock is held.
+func (l *Lane) requeueLocked() {
+	if next, ok := l.vc.Next(); ok {
+		l.sh.queue(l, l.zero+next)
+	}
+}
+
+// fire runs the lane's events due by now, on the shard's goroutine.
+func (l *Lane) fire() {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	panicked := false
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked = true
+				l.stopped = true
+				if l.onPanic != nil {
+					l.onPanic(r)
+				}
+			}
+		}()
+		now := l.Now()
+		if next, ok := l.vc.Next(); ok {
+			l.sh.s.late.add(now - next)
+		}
+		l.vc.RunUntil(now)
+		l.requeueLocked()
+	}()
+	l.mu.Unlock()
+	if panicked {
+		l.sh.remove(l)
+		l.sh.release()
+	}
+}
+
+// shard fires its lanes from one goroutine, sleeping until the earliest is
+// due.
+type shard struct {
+	s     *Scheduler
+	lanes int // under s.mu
+
+	mu    sync.Mutex
+	heap  laneHeap
+	armed time.Duration // the instant the waker is set for (never: unset)
+	w     waker
+}
+
+// startLocked starts the shard's goroutine with a new waker; the
+// scheduler's lock is held. A goroutine still winding down from the last
+// lane's departure may overlap it for a moment: it holds the old, closed
+// waker, so it exits at its next wait, and whatever it fires meanwhile is
+// fired correctly (under the lanes' locks) and queued on the new waker.
+func (sh *shard) startLocked() {
+	w, err := sh.s.newWaker()
+	if err != nil {
+		// timerfd unavailable (e.g. a seccomp profile): sleep on Go timers.
+		w = newTimerWaker()
+	}
+	sh.mu.Lock()
+	sh.w, sh.armed = w, never
+	if len(sh.heap) > 0 {
+		sh.armed = sh.heap[0].key
+		w.arm(sh.armed - sh.s.since())
+	}
+	sh.mu.Unlock()
+	go sh.loop(w)
+}
+
+// release drops one lane; the last one out stops the goroutine.
+func (sh *shard) release() {
+	sh.s.mu.Lock()
+	defer sh.s.mu.Unlock()
+	sh.lanes--
+	if sh.lanes < 0 {
+		panic(fmt.Sprintf("pace: shard released more lanes than it had (%d)", sh.lanes))
+	}
+	if sh.lanes == 0 {
+		sh.mu.Lock()
+		sh.w.close()
+		sh.mu.Unlock()
+	}
+}
+
+// queue makes sure the shard fires l by at (since epoch), waking the shard
+// earlier if that is sooner than it planned to wake.
+func (sh *shard) queue(l *Lane, at time.Duration) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	switch {
+	case l.index < 0:
+		l.key = at
+		heap.Push(&sh.heap, entry{at, l})
+	case at < l.key:
+		l.key = at
+		sh.heap[l.index].key = at
+		heap.Fix(&sh.heap, l.index)
+	default:
+		return
+	}
+	if at < sh.armed {
+		sh.armed = at
+		sh.w.arm(at - sh.s.since())
+	}
+}
+
+// remove takes l out of the shard's queue.
+func (sh *shard) remove(l *Lane) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if l.index >= 0 {
+		heap.Remove(&sh.heap, l.index)
+	}
+}
+
+// loop fires due lanes until its waker is closed.
+func (sh *shard) loop(w waker) {
+	var due []*Lane
+	for {
+		now := sh.s.since()
+		sh.mu.Lock()
+		for len(sh.heap) > 0 && sh.heap[0].key <= now {
+			due = append(due, heap.Pop(&sh.heap).(entry).l)
+		}
+		sh.mu.Unlock()
+		for i, l := range due {
+			l.fire()
+			due[i] = nil
+		}
+		due = due[:0]
+
+		sh.mu.Lock()
+		if w != sh.w {
+			sh.mu.Unlock()
+			return // closed, and a new goroutine has taken over
+		}
+		if len(sh.heap) == 0 {
+			sh.armed = never
+			w.arm(never)
+			sh.mu.Unlock()
+			if !w.wait() {
+				return
+			}
+			continue
+		}
+		sh.armed = sh.heap[0].key
+		wait := sh.armed - sh.s.since()
+		if wait <= 0 {
+			// More lanes came due while these fired: no sleep, but let
+			// the goroutines they readied (socket writers, readers woken
+			// by the netpoller) run first, or a busy shard would keep its
+			// thread until the scheduler preempts it, 10 ms on.
+			sh.mu.Unlock()
+			runtime.Gosched()
+			continue
+		}
+		// Timer slack: lanes due within it of the first fire in the same
+		// wakeup, so a busy shard wakes once for several lanes.
+		sh.armed += sh.s.slack
+		w.arm(wait + sh.s.slack)
+		sh.mu.Unlock()
+		if !w.wait() {
+			return
+		}
+	}
+}
+
+// laneHeap orders lanes by when they are due. The key is kept beside the
+// pointer so sifting compares without touching the lanes.
+type laneHeap []entry
+
+type entry struct {
+	key time.Duration
+	l   *Lane
+}
+
+func (h laneHeap) Len() int           { return len(h) }
+func (h laneHeap) Less(i, j int) bool { return h[i].key < h[j].key }
+func (h laneHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].l.index = i
+	h[j].l.index = j
+}
+func (h *laneHeap) Push(x any) {
+	e := x.(entry)
+	e.l.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *laneHeap) Pop() any {
+	old := *h
+	n := len(old)
+	e := old[n-1]
+	old[n-1] = entry{}
+	e.l.index = -1
+	*h = old[:n-1]
+	return e
+}
+
+// waker is a shard's alarm clock. arm and close are called with the shard's
+// lock held; wait only by the shard's goroutine.
+type waker interface {
+	// arm sets the alarm d from now: d ≤ 0 rings at once, a d near never
+	// (nothing queued) not at all. It is a no-op once closed.
+	arm(d time.Duration)
+	// wait blocks until the alarm rings or arm moves it; false once closed.
+	wait() bool
+	close()
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package pace
+
+func newWaker() (waker, error) { return newTimerWaker(), nil }
