@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,14 +13,28 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"go.uber.org/zap"
 )
 
 // live is one session: a pipeline on a VirtualClock paced by the wall clock
-// (pacer). Its timers fire on the pacer's loop goroutine; the connection's
-// reader (the HTTP handler goroutine) decodes each message and runs it
-// through pacer.Do. The pacer's lock keeps the pipeline single-threaded,
-// so stages see the world they see under the virtual clock.
+// (a pace.Lane on the server's scheduler). Its timers fire on a shard
+// goroutine shared with other sessions; the connection's reader (the HTTP
+// handler goroutine) decodes each message and runs it through Lane.Do. The
+// lane's lock keeps the pipeline single-threaded, so stages see the world
+// they see under the virtual clock.
+//
+// Why not pipeline.WallClock: it schedules each timer from the real time
+// its parent callback ran, so lateness accumulates along every chain of
+// timers (an LLM streaming eight tokens to the first sentence, each token a
+// timer, added ~6 ms to a turn). On a lane each event is scheduled from its
+// parent's exact virtual time: an event is late only by the shard's delay
+// in waking for it, and what leaves the server late shows in the client's
+// own reports (network_down, playout).
+//
+// Why input runs on the reader's goroutine rather than being posted to the
+// lane: under load every goroutine hand-off waits its turn in the Go
+// scheduler's queues; one hop fewer per audio frame shortens the tail.
 type live struct {
 	srv     *Server
 	id      string
@@ -32,12 +45,10 @@ type live struct {
 	// Set by start on the reader goroutine before the loop runs, then
 	// read-only.
 	la       *liveArch
-	pc       *pacer
+	lane     *pace.Lane
 	s        *pipeline.Session
 	seed     uint64
 	client   string
-	stopLoop context.CancelFunc
-	loopDone chan struct{}
 	started  atomic.Bool
 	panicked atomic.Bool
 
@@ -50,7 +61,7 @@ type live struct {
 		at      time.Duration
 	}
 	audioIn func()
-	st      loopState // under the pacer's lock
+	st      loopState // under the lane's lock
 }
 
 func newLive(srv *Server, id string, c *wsConn, log *zap.Logger) *live {
@@ -218,7 +229,7 @@ func (l *live) audioMessage(data []byte) {
 	}
 	// Arrival is read before taking the session's lock, so a busy session
 	// does not make the wire look slower than it is.
-	l.in.samples, l.in.at = samples, l.pc.Now()
+	l.in.samples, l.in.at = samples, l.lane.Now()
 	l.do(l.audioIn)
 }
 
@@ -246,10 +257,10 @@ func (l *live) protocolError(err error) {
 }
 
 // do runs f on the session, after the events due. If the session has
-// stopped (a stage panicked on its loop), the client gets a close after
+// stopped (a stage panicked in an event), the client gets a close after
 // whatever is queued (the error event); reading goes on until it answers.
 func (l *live) do(f func()) {
-	if !l.pc.Do(f) {
+	if !l.lane.Do(f) {
 		l.c.closeAfterQueue(websocket.CloseInternalServerErr, "session stopped")
 	}
 }
@@ -267,20 +278,16 @@ func (l *live) start(m *StartMessage) error {
 	}
 	l.client = m.Client
 	replies := slices.Clone(m.Replies)
-	l.pc = newPacer()
+	l.lane = l.srv.pace.NewLane(l.eventPanicked)
 	l.audioIn = func() { l.audio(l.in.samples, l.in.at) }
 	l.st.init()
 	l.s = la.arch.NewSession(pipeline.Options{
-		Clock:   l.pc.vc,
+		Clock:   l.lane.Clock(),
 		Seed:    l.seed,
 		Logger:  l.log,
 		Output:  l.output,
 		Replies: func(t string) (string, bool) { return reply(replies, t) },
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	l.stopLoop = cancel
-	l.loopDone = make(chan struct{})
-	go l.loop(ctx)
 	l.started.Store(true)
 	l.log.Info("session started", zap.String("preset", la.arch.Name), zap.String("network", la.network),
 		zap.String("client", l.client), zap.Uint64("seed", l.seed))
@@ -303,21 +310,17 @@ func reply(rs []Reply, transcript string) (string, bool) {
 	return "", false
 }
 
-// loop fires the session's timers. A panic in a stage ends this session
-// only: it is logged with its stack, the client gets an error and a close.
-// (A panic while handling input surfaces on the reader; run recovers it.)
-func (l *live) loop(ctx context.Context) {
-	defer close(l.loopDone)
-	defer func() {
-		if r := recover(); r != nil {
-			l.panicked.Store(true)
-			l.srv.panics.Add(1)
-			l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
-			l.c.sendError(CodeInternal, "internal error; the session ended", true)
-			l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
-		}
-	}()
-	l.pc.Loop(ctx)
+// eventPanicked handles a panic in one of the session's events, on the
+// shard's goroutine as it recovers: it ends this session only (the lane
+// has stopped); it is logged with its stack, the client gets an error and
+// a close. (A panic while handling input surfaces on the reader; run
+// recovers it.)
+func (l *live) eventPanicked(r any) {
+	l.panicked.Store(true)
+	l.srv.panics.Add(1)
+	l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
+	l.c.sendError(CodeInternal, "internal error; the session ended", true)
+	l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
 }
 
 // shutdown ends the session for a server shutdown: its summary, then a
@@ -325,21 +328,20 @@ func (l *live) loop(ctx context.Context) {
 // goes out regardless.
 func (l *live) shutdown() {
 	const reason = "server shutting down"
-	if l.started.Load() && l.pc.Do(func() { l.finish(websocket.CloseGoingAway, reason) }) {
+	if l.started.Load() && l.lane.Do(func() { l.finish(websocket.CloseGoingAway, reason) }) {
 		time.AfterFunc(time.Second, func() { l.c.closeNow(websocket.CloseGoingAway, reason) })
 		return
 	}
 	l.c.closeNow(websocket.CloseGoingAway, reason)
 }
 
-// end stops the loop and writes the session's record. Once the loop has
-// exited the pacer refuses Do, so nothing races with the record.
+// end stops the lane and writes the session's record. Once the lane has
+// stopped, no event fires and Do refuses, so nothing races with the record.
 func (l *live) end() {
 	if !l.started.Load() {
 		return
 	}
-	l.stopLoop()
-	<-l.loopDone
+	l.lane.Stop()
 	turns := 0
 	func() {
 		defer func() {

@@ -14,12 +14,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// Everything in this file runs with the session's pacer lock held: on the
-// pacer's loop (timers) or on the reader, through pacer.Do (input).
+// Everything in this file runs with the session's lane locked: in the
+// lane's events (timers) or on the reader, through Lane.Do (input).
 
 // loopState is the session's view of the client's stream.
 //
-// Timestamps. Session time is time since the session began (its pacer's
+// Timestamps. Session time is time since the session began (its lane's
 // zero).
 // The client's stream clock counts from its sample 0 (sample n is at
 // n/24 kHz). offset is the session time of stream instant 0, estimated as

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/web/realtime"
 	"go.uber.org/zap"
@@ -69,6 +70,7 @@ type Server struct {
 	ids      atomic.Uint64
 	panics   atomic.Int64
 	archs    archCache
+	pace     *pace.Scheduler // paces every session's clock
 
 	realtime *realtime.Handler
 	rtMu     sync.Mutex
@@ -103,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("default preset: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, sessions: map[*live]struct{}{}, started: time.Now(),
-		archs: archCache{max: 64, byKey: map[string]*liveArch{}}}
+		archs: archCache{max: 64, byKey: map[string]*liveArch{}}, pace: pace.New(0)}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
@@ -120,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	rt, err := realtime.New(realtime.Options{Logger: cfg.Logger.Named("realtime"), Registry: cfg.Registry,
 		LoadPreset: cfg.LoadPreset, APIKey: cfg.APIKey, AllowedOrigins: cfg.AllowedOrigins,
-		MaxSessions: cfg.MaxSessions, OnTurn: s.realtimeTurn})
+		MaxSessions: cfg.MaxSessions, OnTurn: s.realtimeTurn, Pace: s.pace})
 	if err != nil {
 		return nil, fmt.Errorf("realtime endpoint: %w", err)
 	}
@@ -181,11 +183,14 @@ type Health struct {
 	MaxSessions int     `json:"max_sessions"`
 	Panics      int64   `json:"panics_recovered"`
 	UptimeS     float64 `json:"uptime_s"`
+	// Pacing is how late the server has fired its sessions' timers: its
+	// own timing error, before the socket.
+	Pacing pace.Lateness `json:"pacing"`
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	h := Health{Status: "ok", Sessions: s.slots.Load(), MaxSessions: s.cfg.MaxSessions,
-		Panics: s.panics.Load(), UptimeS: time.Since(s.started).Seconds()}
+		Panics: s.panics.Load(), UptimeS: time.Since(s.started).Seconds(), Pacing: s.pace.Lateness()}
 	code := http.StatusOK
 	if s.closing.Load() {
 		h.Status, code = "shutting_down", http.StatusServiceUnavailable
@@ -294,6 +299,9 @@ func (s *Server) untrack(l *live) {
 	delete(s.sessions, l)
 	s.mu.Unlock()
 }
+
+// Pacing reports how late the server has fired its sessions' timers.
+func (s *Server) Pacing() pace.Lateness { return s.pace.Lateness() }
 
 // Sessions returns the number of sessions in progress.
 func (s *Server) Sessions() int {

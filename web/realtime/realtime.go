@@ -5,10 +5,10 @@
 // backend or barge-ins. README.md in this folder documents the protocol
 // coverage and how to point an official SDK at it.
 //
-// One WebSocket connection is one voicesim session on a pipeline.WallClock:
-// the server-side stages of the chosen preset (playout stages are dropped:
-// the app is the listener; network legs only if asked for) plus a control
-// stage of this package. The app's input_audio_buffer.append audio feeds
+// One WebSocket connection is one voicesim session, its clock paced in real
+// time on a pace.Lane: the server-side stages of the chosen preset (playout
+// stages are dropped: the app is the listener; network legs only if asked
+// for) plus a control stage of this package. The app's input_audio_buffer.append audio feeds
 // the chain as UserAudio frames, paced in real time; the model's audio
 // leaves as response.output_audio.delta events as the simulated model
 // produces it; conversation.item.truncate is the app's playback report.
@@ -42,6 +42,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/stages/network"
 	"go.uber.org/zap"
@@ -76,6 +77,8 @@ type Options struct {
 	Overrides map[string]string
 	// Seed, if non-zero, seeds every session (else each draws its own).
 	Seed uint64
+	// Pace paces the sessions' clocks (default: a scheduler of its own).
+	Pace *pace.Scheduler
 	// OnTurn, if set, receives every turn metrics update sent to a client,
 	// on the session's goroutine: e.g. to feed a metrics channel.
 	OnTurn func(TurnReport)
@@ -157,6 +160,9 @@ func New(opts Options) (*Handler, error) {
 	}
 	if opts.DefaultPreset == "" {
 		opts.DefaultPreset = "native-gpt4o"
+	}
+	if opts.Pace == nil {
+		opts.Pace = pace.New(0)
 	}
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 100

@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,13 +13,15 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"go.uber.org/zap"
 )
 
-// session is one Realtime connection. The reader (the handler goroutine)
-// decodes events and posts them to the clock's loop; everything that
-// touches the pipeline or the conversation runs on the loop.
+// session is one Realtime connection on a pace.Lane: its timers fire on
+// the lane's shard, and the reader (the handler goroutine) decodes each
+// event and runs it in the lane (Lane.Do). Everything that touches the
+// pipeline or the conversation runs in the lane, one thing at a time.
 type session struct {
 	h       *Handler
 	id      string
@@ -30,12 +31,13 @@ type session struct {
 	preset  *catalog.Preset
 	network string
 	seed    uint64
-	clock   *pipeline.WallClock
+	lane    *pace.Lane
+	clock   *pipeline.VirtualClock // the lane's
 	created time.Time
 	eventN  atomic.Uint64
 	errs    int // client errors (reader goroutine)
 
-	// Loop-only state.
+	// In the lane.
 	cfg      sessionConfig
 	ch       *chain
 	s        *pipeline.Session
@@ -86,7 +88,9 @@ func (r *resp) sentMs() int64 { return int64(r.samples) * 1000 / pipeline.Sample
 
 func newSession(h *Handler, id string, log *zap.Logger, c *conn, d dialect, model string, p *catalog.Preset, network string, seed uint64) *session {
 	s := &session{h: h, id: id, log: log, c: c, d: d, preset: p, network: network, seed: seed,
-		clock: pipeline.NewWallClock(1024), created: time.Now(), byID: map[string]*convItem{}}
+		created: time.Now(), byID: map[string]*convItem{}}
+	s.lane = h.opts.Pace.NewLane(s.eventPanicked)
+	s.clock = s.lane.Clock()
 	if model == "" {
 		model = p.Name
 	}
@@ -112,27 +116,34 @@ func (s *session) fail(e *apiError, clientID string) {
 	s.send(ev)
 }
 
-// run starts the loop and reads until the connection ends.
-func (s *session) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	loopDone := make(chan struct{})
-	go func() {
-		defer close(loopDone)
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error("realtime session panicked", zap.Any("panic", r), zap.Stack("stack"))
-				s.fail(&apiError{Type: errServer, Code: "internal_error", Message: "internal error; the session ended"}, "")
-				s.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
-			}
-		}()
-		s.clock.Loop(ctx)
-	}()
+// eventPanicked handles a panic in one of the session's timers, on the
+// shard's goroutine as it recovers: this session ends (its lane has
+// stopped), the others carry on.
+func (s *session) eventPanicked(r any) {
+	s.log.Error("realtime session panicked", zap.Any("panic", r), zap.Stack("stack"))
+	s.fail(&apiError{Type: errServer, Code: "internal_error", Message: "internal error; the session ended"}, "")
+	s.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+}
+
+// do runs f in the lane. A panic in f ends this session like one in a
+// timer; do reports false when the session cannot go on.
+func (s *session) do(f func()) (ok bool) {
 	defer func() {
-		cancel()
-		<-loopDone
+		if r := recover(); r != nil {
+			s.eventPanicked(r)
+			ok = false
+		}
+	}()
+	return s.lane.Do(f)
+}
+
+// run starts the session and reads until the connection ends.
+func (s *session) run() {
+	defer func() {
+		s.lane.Stop()
 		s.end()
 	}()
-	s.clock.Post(s.begin)
+	s.do(s.begin)
 	lim := s.h.opts.Limits
 	ws := s.c.ws
 	ws.SetReadLimit(int64(lim.MaxMessage) * 2) // a backstop; read refuses at MaxMessage
@@ -195,8 +206,8 @@ func (s *session) clientError(e *apiError, clientID string) {
 	s.fail(e, clientID)
 }
 
-// handle decodes one client event on the reader goroutine and posts it to
-// the loop. It reports false when the session cannot go on.
+// handle decodes one client event on the reader goroutine and runs it in
+// the lane. It reports false when the session cannot go on.
 func (s *session) handle(data []byte) bool {
 	var ev clientEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
@@ -229,7 +240,7 @@ func (s *session) handle(data []byte) bool {
 		s.clientError(reqErr(codeInvalidValue, "type", fmt.Sprintf("Invalid value: '%s'. Supported values are: %s.", ev.Type, clientTypes)), ev.EventID)
 		return true
 	}
-	if !s.clock.Post(post) {
+	if !s.do(post) {
 		s.c.closeNow(websocket.CloseInternalServerErr, "session stopped")
 		return false
 	}
