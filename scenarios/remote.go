@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"go.yaml.in/yaml/v3"
 )
@@ -40,6 +41,8 @@ type RemoteOptions struct {
 	Header http.Header
 	// OnRun, if set, receives each run's raw results as it completes.
 	OnRun func(RemoteRun)
+	// Pace paces the client sessions' clocks (default: a new scheduler).
+	Pace *pace.Scheduler
 }
 
 // RemoteRun is one run's results as the server and the client measured them.
@@ -102,6 +105,10 @@ func RunRemote(ctx context.Context, scs []*Scenario, opt RemoteOptions) (*Report
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sched := opt.Pace // the sessions' clocks share its goroutines
+	if sched == nil {
+		sched = pace.New(0)
+	}
 	for w := range opt.Workers {
 		wg.Go(func() {
 			if opt.Ramp > 0 {
@@ -111,7 +118,7 @@ func RunRemote(ctx context.Context, scs []*Scenario, opt RemoteOptions) (*Report
 				}
 			}
 			for j := range jobs {
-				rr, err := runRemoteOnce(ctx, u, j.p, j.i, opt)
+				rr, err := runRemoteOnce(ctx, u, j.p, j.i, opt, sched)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("scenario %s, %s, run %d: %w", j.p.sc.Name, j.p.spec.Name(), j.i, err)
@@ -204,7 +211,7 @@ func (p *plan) remoteReport(marks [][]pipeline.Mark) ArchReport {
 // runRemoteOnce runs one session: it connects, sends the start message,
 // builds the client's end from what the server says it left to the client,
 // and plays the script in real time.
-func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOptions) (RemoteRun, error) {
+func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOptions, sched *pace.Scheduler) (RemoteRun, error) {
 	overrides := map[string]json.RawMessage{}
 	for stage, node := range p.spec.Overrides {
 		var v any
@@ -252,7 +259,7 @@ func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOpti
 		return RemoteRun{}, fmt.Errorf("connect to %s: %w", u, err)
 	}
 	defer ws.Close()
-	c := newRemoteClient(ws, p, opt.Registry)
+	c := newRemoteClient(ws, p, opt.Registry, sched)
 	if err := c.writeJSON(start); err != nil {
 		return RemoteRun{}, err
 	}

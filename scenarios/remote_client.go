@@ -9,56 +9,70 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 )
 
 // remoteClient is the scripted user's end of one live session. It runs a
 // local session — a wire stage and the preset's client-side stages (the
-// playout) — on a VirtualClock paced by the wall clock: the driver fires
-// events when the wall clock reaches them, and the reader delivers each
-// server message at the virtual instant it arrives. A mutex keeps the
-// session single-threaded. A wall clock would do the same but drift: the
-// Mic schedules each frame 20 ms after the previous one ran, so every late
+// playout) — on a VirtualClock paced by the wall clock (a pace.Lane on a
+// scheduler shared by all of a run's sessions): its events fire when the
+// wall clock reaches them, and the reader delivers each server message at
+// the virtual instant it arrives. The lane's lock keeps the session
+// single-threaded. A wall clock would do the same but drift: the Mic
+// schedules each frame 20 ms after the previous one ran, so every late
 // timer would push the user's speech later while reports stamped by the
 // wall clock would not be.
+//
+// The mic's frames are written to the socket from its events, on the
+// scheduler's goroutine: a hand-off to a writer goroutine would add a
+// scheduling delay to every frame. A server that stops reading fills the
+// socket's buffer (minutes of audio) before a write blocks, and then the
+// write deadline ends the session.
 type remoteClient struct {
-	ws  *websocket.Conn
-	p   *plan
-	reg *pipeline.Registry
+	ws    *websocket.Conn
+	p     *plan
+	reg   *pipeline.Registry
+	sched *pace.Scheduler
 
-	kick    chan struct{} // the driver's timer must be re-armed earlier
 	started chan struct{} // closed once session.started is handled
+	quiet   chan struct{} // closed once the mic is done, or the session failed
 	summed  chan struct{} // closed once the summary is in
 	ended   chan struct{} // closed when the reader stops
 	readErr error         // why the reader stopped (read after ended)
 
-	mu         sync.Mutex // guards everything below
-	armed      time.Duration
-	vc         *pipeline.VirtualClock
-	s          *pipeline.Session
-	mic        *pipeline.Mic
-	zero       time.Time
-	begun      bool
-	lastAudio  time.Duration
-	sentMarks  int
-	firstAudio map[pipeline.ResponseID]bool
-	frame      []byte
-	writeErr   error
-	summary    wireEvent
-	gotSummary bool
+	// Set by the reader in begin, then read-only; other goroutines read it
+	// after started is closed.
+	begun bool
+	lane  *pace.Lane
+
+	// In the lane (its events, or Do).
+	vc          *pipeline.VirtualClock
+	s           *pipeline.Session
+	mic         *pipeline.Mic
+	lastAudio   time.Duration
+	sentMarks   int
+	firstAudio  map[pipeline.ResponseID]bool
+	frame       []byte
+	writeErr    error
+	quietClosed bool
+	summary     wireEvent
+	gotSummary  bool
 }
 
 // micQuiet: once the scripted mic has sent nothing for this long, it is
 // done (pipeline.Mic stops by itself after its tail).
 const micQuiet = 500 * time.Millisecond
 
-func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry) *remoteClient {
-	return &remoteClient{ws: ws, p: p, reg: reg, kick: make(chan struct{}, 1), started: make(chan struct{}),
-		summed: make(chan struct{}), ended: make(chan struct{}), armed: math.MaxInt64,
+// quietCheck is how often the client looks for the mic's end.
+const quietCheck = 50 * time.Millisecond
+
+func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched *pace.Scheduler) *remoteClient {
+	return &remoteClient{ws: ws, p: p, reg: reg, sched: sched, started: make(chan struct{}),
+		quiet: make(chan struct{}), summed: make(chan struct{}), ended: make(chan struct{}),
 		firstAudio: map[pipeline.ResponseID]bool{}, frame: make([]byte, 0, 2*pipeline.FrameSamples)}
 }
 
@@ -97,33 +111,27 @@ func (c *remoteClient) readLoop() {
 	}
 }
 
-// deliver handles one message with the session locked, at the virtual
-// instant it arrived.
+// deliver handles one message, in the lane once the session has begun, at
+// the virtual instant it arrived.
 func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
-	c.mu.Lock()
-	if c.begun {
-		c.vc.RunUntil(time.Since(c.zero))
+	if !c.begun {
+		err := c.handle(binary, data, ev)
+		if c.begun {
+			close(c.started)
+		}
+		return err
 	}
-	wasBegun, hadSummary := c.begun, c.gotSummary
-	err := c.handle(binary, data, ev)
-	kick := false
-	if c.begun {
-		next, ok := c.vc.Next()
-		kick = ok && next < c.armed
-	}
-	begun, summed := c.begun, c.gotSummary
-	c.mu.Unlock()
-	if begun && !wasBegun {
-		close(c.started)
+	var err error
+	var hadSummary, summed bool
+	if !c.lane.Do(func() {
+		hadSummary = c.gotSummary
+		err = c.handle(binary, data, ev)
+		summed = c.gotSummary
+	}) {
+		return c.stoppedErr()
 	}
 	if summed && !hadSummary {
 		close(c.summed)
-	}
-	if kick {
-		select {
-		case c.kick <- struct{}{}:
-		default:
-		}
 	}
 	return err
 }
@@ -131,7 +139,13 @@ func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
 // run plays the session to its end and collects the server's summary.
 func (c *remoteClient) run(ctx context.Context) error {
 	go c.readLoop()
-	defer func() { _ = c.ws.Close(); <-c.ended }()
+	defer func() {
+		_ = c.ws.Close()
+		<-c.ended
+		if c.lane != nil {
+			c.lane.Stop()
+		}
+	}()
 	select {
 	case <-c.started:
 	case <-c.ended:
@@ -141,29 +155,21 @@ func (c *remoteClient) run(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		wait, done, err := c.step()
-		if err != nil {
-			return err
-		}
-		if done {
-			break
-		}
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-		case <-c.kick:
-		case <-c.ended:
-			return c.closed("mid-session")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	select {
+	case <-c.quiet:
+	case <-c.ended:
+		return c.closed("mid-session")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	c.mu.Lock()
-	err := c.writeJSON(map[string]string{"type": "stop"})
-	c.mu.Unlock()
+	var err error
+	if !c.lane.Do(func() {
+		if err = c.writeErr; err == nil {
+			err = c.writeJSON(map[string]string{"type": "stop"})
+		}
+	}) {
+		return c.stoppedErr()
+	}
 	if err != nil {
 		return err
 	}
@@ -185,25 +191,37 @@ func (c *remoteClient) run(ctx context.Context) error {
 	return nil
 }
 
-// step fires the events due and says how long until the next one, or
-// that the scripted mic is done.
-func (c *remoteClient) step() (time.Duration, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := time.Since(c.zero)
-	c.vc.RunUntil(now)
+// checkQuiet, an event every quietCheck, closes quiet once the mic is done
+// or a write has failed.
+func (c *remoteClient) checkQuiet() {
+	if c.writeErr == nil && c.vc.Now()-c.lastAudio <= micQuiet {
+		c.vc.AfterFunc(quietCheck, c.checkQuiet)
+		return
+	}
+	c.closeQuiet()
+}
+
+func (c *remoteClient) closeQuiet() {
+	if !c.quietClosed {
+		c.quietClosed = true
+		close(c.quiet)
+	}
+}
+
+// panicked handles a panic in one of the client session's events (in the
+// lane, which has stopped).
+func (c *remoteClient) panicked(r any) {
+	c.writeErr = fmt.Errorf("client pipeline panicked: %v", r)
+	c.closeQuiet()
+}
+
+// stoppedErr says why the lane refused work. Once it has stopped nothing
+// else touches writeErr, and the refusal came after the lane's lock.
+func (c *remoteClient) stoppedErr() error {
 	if c.writeErr != nil {
-		return 0, false, c.writeErr
+		return c.writeErr
 	}
-	if now-c.lastAudio > micQuiet {
-		return 0, true, nil
-	}
-	wait := 50 * time.Millisecond
-	c.armed = now + wait
-	if next, ok := c.vc.Next(); ok && next < c.armed {
-		wait, c.armed = max(next-now, 0), next
-	}
-	return wait, false, nil
+	return errors.New("client session stopped")
 }
 
 func (c *remoteClient) closed(when string) error {
@@ -252,7 +270,9 @@ func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
 }
 
 // begin builds the client's end from the stages the server left to it and
-// starts the scripted mic at stream time zero.
+// starts the scripted mic at stream time zero. It runs on the reader,
+// before the lane's first Do: until then the new lane's clock, at zero,
+// is the caller's alone.
 func (c *remoteClient) begin(ev wireEvent) error {
 	stages := []pipeline.Named{{Name: "client.wire", Stage: clientWire{c}}}
 	for _, cs := range ev.ClientStages {
@@ -264,14 +284,17 @@ func (c *remoteClient) begin(ev wireEvent) error {
 	}
 	tmpl := c.p.mic
 	c.mic = &pipeline.Mic{Utterances: tmpl.Utterances, Noise: tmpl.Noise, Tail: tmpl.Tail, MaxLength: tmpl.MaxLength}
-	c.vc = pipeline.NewVirtualClock()
+	lane := c.sched.NewLane(c.panicked)
+	c.vc = lane.Clock()
 	c.s = pipeline.NewSession(pipeline.Options{Clock: c.vc, Output: c.mic.Output, Replies: c.mic.Replies}, stages...)
-	c.zero = time.Now()
 	c.s.Start()
 	if err := c.mic.Start(c.s); err != nil {
+		lane.Stop()
 		return err
 	}
-	c.begun = true
+	c.vc.AfterFunc(quietCheck, c.checkQuiet)
+	c.lane, c.begun = lane, true
+	lane.Do(func() {}) // queue the lane's first events
 	return nil
 }
 
