@@ -5,11 +5,13 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/scenarios"
 	"github.com/voicesim/voicesim/web"
 	"go.uber.org/zap"
@@ -72,18 +75,26 @@ func BenchmarkLoad(b *testing.B) {
 
 func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics, n int) {
 	url := os.Getenv("VOICESIM_LOAD_URL")
+	var srv *web.Server
 	if url == "" {
-		srv, err := web.New(web.Config{Logger: zap.NewNop(), MaxSessions: n + 10})
+		var err error
+		srv, err = web.New(web.Config{Logger: zap.NewNop(), MaxSessions: n + 10})
 		if err != nil {
 			b.Fatal(err)
 		}
-		hs := httptest.NewServer(srv)
+		// Labels tell the server's goroutines from the clients' in a CPU
+		// profile (-cpuprofile, then pprof -tagfocus side=server).
+		var hs *httptest.Server
+		pprof.Do(context.Background(), pprof.Labels("side", "server"), func(context.Context) {
+			hs = httptest.NewServer(srv)
+		})
 		defer hs.Close()
 		url = hs.URL
 	}
 	var (
 		mu       sync.Mutex
-		errs     []float64 // ms, measured − configured
+		errs     []float64                // ms, measured − configured
+		parts    = map[string][]float64{} // the same, per breakdown metric
 		answered int
 		peakHeap uint64
 	)
@@ -104,23 +115,32 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			mu.Unlock()
 		}
 	}()
+	clients := pace.New(0)
 	cpu0, wall0 := cpuTime(), time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	_, err := scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
-		URL: url, Runs: n, Workers: n, Ramp: 14 * time.Second,
-		OnRun: func(r scenarios.RemoteRun) {
-			mu.Lock()
-			defer mu.Unlock()
-			for i, tm := range r.Turns {
-				got, ok := tm.Values[pipeline.MetricVoiceToVoice]
-				if !ok || i >= len(want) {
-					continue
+	var err error
+	pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) {
+		_, err = scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
+			URL: url, Runs: n, Workers: n, Ramp: 14 * time.Second, Pace: clients,
+			OnRun: func(r scenarios.RemoteRun) {
+				mu.Lock()
+				defer mu.Unlock()
+				for i, tm := range r.Turns {
+					got, ok := tm.Values[pipeline.MetricVoiceToVoice]
+					if !ok || i >= len(want) {
+						continue
+					}
+					answered++
+					errs = append(errs, float64(got-want[i].Values[pipeline.MetricVoiceToVoice])/1e6)
+					for name, w := range want[i].Values {
+						if v, ok := tm.Values[name]; ok && name != pipeline.MetricVoiceToVoice {
+							parts[name] = append(parts[name], float64(v-w)/1e6)
+						}
+					}
 				}
-				answered++
-				errs = append(errs, float64(got-want[i].Values[pipeline.MetricVoiceToVoice])/1e6)
-			}
-		},
+			},
+		})
 	})
 	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
 	close(stop)
@@ -129,12 +149,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		b.Fatal(err)
 	}
 	slices.Sort(errs)
-	q := func(p float64) float64 {
-		if len(errs) == 0 {
-			return math.NaN()
-		}
-		return errs[min(len(errs)-1, int(p*float64(len(errs))))]
-	}
+	q := func(p float64) float64 { return quantile(errs, p) }
 	b.ReportMetric(float64(n), "clients")
 	b.ReportMetric(float64(cpu)/float64(wall), "cpu-cores")
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
@@ -145,8 +160,37 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	b.ReportMetric(float64(answered)/float64(n*len(want)), "answered")
 	sched := schedLatency(0.999)
 	b.ReportMetric(sched, "sched-p999-ms")
+	// Where the error accrues: each span of the breakdown against its
+	// virtual-clock value (upstream spans carry the client's send and the
+	// server's read delays; network_down and playout the server's output
+	// and the client's read delays).
+	var where []string
+	for _, name := range slices.Sorted(maps.Keys(parts)) {
+		v := parts[name]
+		slices.Sort(v)
+		if quantile(v, 0.99) != 0 || quantile(v, 0.01) != 0 {
+			where = append(where, fmt.Sprintf("%s p50 %+.2f p99 %+.2f", name, quantile(v, 0.5), quantile(v, 0.99)))
+		}
+	}
+	lateness := func(who string, l pace.Lateness) string {
+		return fmt.Sprintf("%s p50 ≤%v p99 ≤%v max %v over %d", who, l.P50, l.P99, l.Max.Round(time.Microsecond), l.Fires)
+	}
+	pacing := lateness("clients", clients.Lateness())
+	if srv != nil {
+		pacing += "; " + lateness("server", srv.Pacing())
+	}
+	b.Logf("%d clients: timers fired late by: %s", n, pacing)
+	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
 	b.Logf("%d clients over %v: %.2f CPU cores (of %d), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
 		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
+}
+
+// quantile returns the p-quantile of sorted values.
+func quantile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 // cpuTime is the process's user + system CPU time.
