@@ -141,6 +141,7 @@ func (l *Lane) stopOnPanic() {
 	if r := recover(); r != nil {
 		l.stopped = true
 		l.sh.remove(l)
+		l.sh.release()
 		panic(r)
 	}
 }

@@ -168,6 +168,13 @@ func TestPanicStopsOnlyItsLane(t *testing.T) {
 		if !bad.Stopped() {
 			t.Fatal("the panicked lane is not stopped")
 		}
+		bad.Stop()
+		s.mu.Lock()
+		n := s.shards[0].lanes
+		s.mu.Unlock()
+		if n != 1 {
+			t.Fatalf("shard counts %d lanes, want 1 (the healthy one)", n)
+		}
 	})
 }
 
@@ -186,6 +193,11 @@ func TestPanicInDoReachesTheCaller(t *testing.T) {
 		t.Fatal("Do after a panicking Do reported true")
 	}
 	l.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.shards[0].lanes; n != 0 {
+		t.Fatalf("shard still counts %d lanes after the only one panicked and stopped", n)
+	}
 }
 
 func TestStopPreventsLaterEvents(t *testing.T) {
