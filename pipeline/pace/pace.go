@@ -89,7 +89,8 @@ type Lane struct {
 // not nil, is called with the value of a panic raised by one of the lane's
 // events (on the shard's goroutine, from the deferred recovery, so a stack
 // trace taken there shows the panic); the lane is stopped, and the other
-// lanes carry on.
+// lanes carry on. onPanic runs with the lane locked: it must not call the
+// lane's Do or Stop.
 func (s *Scheduler) NewLane(onPanic func(any)) *Lane {
 	s.mu.Lock()
 	sh := s.shards[0]
