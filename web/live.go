@@ -26,11 +26,9 @@ import (
 //
 // Why not pipeline.WallClock: it schedules each timer from the real time
 // its parent callback ran, so lateness accumulates along every chain of
-// timers (an LLM streaming eight tokens to the first sentence, each token a
-// timer, added ~6 ms to a turn). On a lane each event is scheduled from its
-// parent's exact virtual time: an event is late only by the shard's delay
-// in waking for it, and what leaves the server late shows in the client's
-// own reports (network_down, playout).
+// timers (an LLM streaming eight tokens to the first sentence added ~6 ms
+// to a turn); see package pace. What leaves the server late shows in the
+// client's own reports (network_down, playout).
 //
 // Why input runs on the reader's goroutine rather than being posted to the
 // lane: under load every goroutine hand-off waits its turn in the Go

@@ -117,9 +117,6 @@ func (l *Lane) Clock() *pipeline.VirtualClock { return l.vc }
 // goroutine; the clock's own time is Clock().Now(), inside the lane.
 func (l *Lane) Now() time.Duration { return time.Since(l.start) }
 
-// Start returns the wall-clock instant of the lane's time zero.
-func (l *Lane) Start() time.Time { return l.start }
-
 // Do runs f inside the lane, after every event due by now. It reports false
 // once the lane has stopped. A panic in f stops the lane and is passed on to
 // the caller.

@@ -31,7 +31,7 @@ type session struct {
 	preset  *catalog.Preset
 	network string
 	seed    uint64
-	lane    *pace.Lane
+	lane    *pace.Lane             // set by run
 	clock   *pipeline.VirtualClock // the lane's
 	created time.Time
 	eventN  atomic.Uint64
@@ -89,8 +89,6 @@ func (r *resp) sentMs() int64 { return int64(r.samples) * 1000 / pipeline.Sample
 func newSession(h *Handler, id string, log *zap.Logger, c *conn, d dialect, model string, p *catalog.Preset, network string, seed uint64) *session {
 	s := &session{h: h, id: id, log: log, c: c, d: d, preset: p, network: network, seed: seed,
 		created: time.Now(), byID: map[string]*convItem{}}
-	s.lane = h.opts.Pace.NewLane(s.eventPanicked)
-	s.clock = s.lane.Clock()
 	if model == "" {
 		model = p.Name
 	}
@@ -139,6 +137,8 @@ func (s *session) do(f func()) (ok bool) {
 
 // run starts the session and reads until the connection ends.
 func (s *session) run() {
+	s.lane = s.h.opts.Pace.NewLane(s.eventPanicked)
+	s.clock = s.lane.Clock()
 	defer func() {
 		s.lane.Stop()
 		s.end()
