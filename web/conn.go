@@ -1,13 +1,12 @@
 package web
 
 import (
-	"encoding/json"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/web/wsconn"
 	"go.uber.org/zap"
 )
 
@@ -64,28 +63,10 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// wsConn is one WebSocket with exactly one reader (the session's handler
-// goroutine) and one writer goroutine fed by a bounded queue, after
-// gorilla/websocket's chat example. Enqueueing never blocks: the session's
-// event loop must not wait on a client.
+// wsConn is a session's WebSocket (see package wsconn) and the messages
+// the live protocol sends on it.
 type wsConn struct {
-	ws     *websocket.Conn
-	log    *zap.Logger
-	limits Limits
-
-	send      chan outMsg
-	closing   chan struct{} // closed once a close is under way
-	closeOnce sync.Once
-	done      chan struct{} // closed when the writer has exited
-	// closeCode is the close code the server sent (0: none yet).
-	closeCode atomic.Int32
-}
-
-type outMsg struct {
-	kind int // websocket.TextMessage, BinaryMessage or CloseMessage
-	data []byte
-	// pooled data goes back to audioBufs once written.
-	pooled *[]byte
+	*wsconn.Conn
 }
 
 // audioBufs recycles the buffers of outgoing audio frames: fifty a second
@@ -97,164 +78,18 @@ var audioBufs = sync.Pool{New: func() any {
 }}
 
 func newConn(ws *websocket.Conn, log *zap.Logger, limits Limits) *wsConn {
-	c := &wsConn{ws: ws, log: log, limits: limits,
-		send: make(chan outMsg, limits.SendQueue), closing: make(chan struct{}), done: make(chan struct{})}
-	// The reader's deadline moves on with every message and every pong.
-	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(limits.PongWait))
-	})
-	return c
-}
-
-// writeLoop writes queued messages and pings until a close.
-func (c *wsConn) writeLoop() {
-	ping := time.NewTicker(c.limits.PongWait * 9 / 10)
-	defer func() {
-		ping.Stop()
-		close(c.done)
-	}()
-	for {
-		select {
-		case m := <-c.send:
-			if m.kind == websocket.CloseMessage {
-				c.writeClose(m.data)
-				return
-			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.limits.WriteWait))
-			err := c.ws.WriteMessage(m.kind, m.data)
-			if m.pooled != nil {
-				*m.pooled = m.data[:0]
-				audioBufs.Put(m.pooled)
-			}
-			if err != nil {
-				c.log.Debug("write failed", zap.Error(err))
-				c.drop()
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.limits.WriteWait)); err != nil {
-				c.log.Debug("ping failed", zap.Error(err))
-				c.drop()
-				return
-			}
-		case <-c.closing:
-			return
-		}
-	}
-}
-
-// enqueue queues a message for the writer. A full queue means the client
-// cannot keep up: it is disconnected and enqueue reports false.
-func (c *wsConn) enqueue(kind int, data []byte) bool {
-	return c.enqueueMsg(outMsg{kind: kind, data: data})
+	return &wsConn{wsconn.New(ws, log, wsconn.Options{WriteWait: limits.WriteWait, PongWait: limits.PongWait,
+		CloseGrace: limits.CloseGrace, SendQueue: limits.SendQueue,
+		SlowReason: "client too slow: " + CodeSlowClient, Pool: &audioBufs})}
 }
 
 // sendAudio queues an assistant audio frame, encoded in a pooled buffer.
 func (c *wsConn) sendAudio(f pipeline.Frame) bool {
 	p := audioBufs.Get().(*[]byte)
-	return c.enqueueMsg(outMsg{kind: websocket.BinaryMessage, data: appendAudio((*p)[:0], f), pooled: p})
-}
-
-func (c *wsConn) enqueueMsg(m outMsg) bool {
-	select {
-	case <-c.closing:
-		return false
-	default:
-	}
-	select {
-	case c.send <- m:
-		return true
-	default:
-		c.log.Warn("client too slow; disconnecting", zap.Int("queued", len(c.send)))
-		c.closeNow(websocket.CloseTryAgainLater, "client too slow: "+CodeSlowClient)
-		return false
-	}
-}
-
-// sendJSON queues a JSON message.
-func (c *wsConn) sendJSON(v any) bool {
-	b, err := json.Marshal(v)
-	if err != nil {
-		c.log.Error("encode message", zap.Error(err))
-		return false
-	}
-	return c.enqueue(websocket.TextMessage, b)
+	return c.Enqueue(websocket.BinaryMessage, appendAudio((*p)[:0], f), p)
 }
 
 // sendError queues an error event.
 func (c *wsConn) sendError(code, msg string, fatal bool) bool {
-	return c.sendJSON(ErrorEvent{Type: TypeError, Code: code, Message: msg, Fatal: fatal})
-}
-
-// closeAfterQueue closes the connection once the messages queued before it
-// are written (e.g. a summary, then the close).
-func (c *wsConn) closeAfterQueue(code int, reason string) {
-	select {
-	case <-c.closing:
-		return
-	default:
-	}
-	select {
-	case c.send <- outMsg{kind: websocket.CloseMessage, data: closeData(code, reason)}:
-	default:
-		c.closeNow(code, reason)
-	}
-}
-
-// closeNow sends a close frame at once, ahead of anything queued.
-func (c *wsConn) closeNow(code int, reason string) {
-	c.closeOnce.Do(func() {
-		c.closeCode.Store(int32(code))
-		close(c.closing)
-		_ = c.ws.WriteControl(websocket.CloseMessage, closeData(code, reason), time.Now().Add(c.limits.WriteWait))
-		c.afterClose()
-	})
-}
-
-func (c *wsConn) writeClose(data []byte) {
-	c.closeOnce.Do(func() {
-		code, _ := parseClose(data)
-		c.closeCode.Store(int32(code))
-		close(c.closing)
-		_ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(c.limits.WriteWait))
-		c.afterClose()
-	})
-}
-
-// afterClose gives the client CloseGrace to answer the close frame, then
-// drops the connection, which also ends a reader still waiting.
-func (c *wsConn) afterClose() {
-	time.AfterFunc(c.limits.CloseGrace, func() { _ = c.ws.Close() })
-}
-
-// drop closes the connection without a close frame: it is already broken.
-func (c *wsConn) drop() {
-	c.closeOnce.Do(func() { close(c.closing) })
-	_ = c.ws.Close()
-}
-
-// closed reports whether a close is under way.
-func (c *wsConn) closed() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
-}
-
-// closeData formats a close frame's payload; the reason is cut to fit the
-// 125-byte control frame.
-func closeData(code int, reason string) []byte {
-	if len(reason) > 120 {
-		reason = reason[:120]
-	}
-	return websocket.FormatCloseMessage(code, reason)
-}
-
-func parseClose(data []byte) (int, string) {
-	if len(data) < 2 {
-		return websocket.CloseNoStatusReceived, ""
-	}
-	return int(data[0])<<8 | int(data[1]), string(data[2:])
+	return c.SendJSON(ErrorEvent{Type: TypeError, Code: code, Message: msg, Fatal: fatal})
 }

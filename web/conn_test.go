@@ -34,20 +34,20 @@ func TestSlowClientIsDropped(t *testing.T) {
 	}
 	defer client.Close()
 	c := <-conns
-	defer c.ws.Close()
+	defer c.WS().Close()
 	start := time.Now()
 	for i := range 2 {
-		if !c.sendJSON(map[string]int{"n": i}) {
+		if !c.SendJSON(map[string]int{"n": i}) {
 			t.Fatalf("message %d refused with room in the queue", i)
 		}
 	}
-	if c.sendJSON(map[string]int{"n": 2}) {
+	if c.SendJSON(map[string]int{"n": 2}) {
 		t.Fatal("a third message fitted in a queue of two")
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("enqueueing took %v: it must not block", d)
 	}
-	if !c.closed() {
+	if !c.Closed() {
 		t.Error("the slow client was not disconnected")
 	}
 	_, _, err = client.ReadMessage()

@@ -70,7 +70,7 @@ func newLive(srv *Server, id string, c *wsConn, log *zap.Logger) *live {
 // writes its record.
 func (l *live) run() {
 	lim := l.srv.cfg.Limits
-	ws := l.c.ws
+	ws := l.c.WS()
 	// gorilla's own limit is a backstop far above ours, so an oversized
 	// message is answered with an error event and a reason, not a bare 1009.
 	ws.SetReadLimit(int64(lim.MaxMessage) * 4)
@@ -80,7 +80,7 @@ func (l *live) run() {
 			l.log.Info("no start message; closing", zap.Duration("wait", lim.StartWait))
 			msg := fmt.Sprintf("no start message within %v", lim.StartWait)
 			l.c.sendError(CodeStartTimeout, msg, true)
-			l.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+			l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
 		}
 	})
 	defer startTimer.Stop()
@@ -92,10 +92,10 @@ func (l *live) run() {
 			l.srv.panics.Add(1)
 			l.log.Error("session reader panicked", zap.Any("panic", r), zap.Stack("stack"))
 			l.c.sendError(CodeInternal, "internal error; the session ended", true)
-			l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+			l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
 			// Read on until the client answers the close, so the error and
 			// the close frame are written before the connection goes.
-			drainReads(l.c.ws)
+			drainReads(l.c.WS())
 		}
 	}()
 	for {
@@ -105,7 +105,7 @@ func (l *live) run() {
 			return
 		}
 		_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
-		if l.c.closed() {
+		if l.c.Closed() {
 			continue // draining until the client answers our close
 		}
 		l.handle(kind, data)
@@ -118,7 +118,7 @@ var errTooLarge = errors.New("message too large")
 // read returns the next message, refusing one over MaxMessage without
 // buffering it whole.
 func (l *live) read() (int, []byte, error) {
-	kind, r, err := l.c.ws.NextReader()
+	kind, r, err := l.c.WS().NextReader()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -131,7 +131,7 @@ func (l *live) read() (int, []byte, error) {
 	if len(data) > max {
 		msg := fmt.Sprintf("message larger than %d bytes", max)
 		l.c.sendError(CodeMessageTooLarge, msg, true)
-		l.c.closeAfterQueue(websocket.CloseMessageTooBig, msg)
+		l.c.CloseAfterQueue(websocket.CloseMessageTooBig, msg)
 		return 0, nil, errTooLarge
 	}
 	return kind, data, nil
@@ -147,11 +147,11 @@ func (l *live) readEnded(err error) {
 	case errors.Is(err, errTooLarge):
 		l.log.Info("message too large; closing", zap.Int("limit", l.srv.cfg.Limits.MaxMessage))
 		// Keep reading (and discarding) until the close handshake ends.
-		drainReads(l.c.ws)
+		drainReads(l.c.WS())
 	case errors.As(err, &ne) && ne.Timeout():
 		l.log.Info("client silent past the read deadline; closing", zap.Duration("pong_wait", l.srv.cfg.Limits.PongWait))
-		l.c.closeNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
-	case l.c.closed():
+		l.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+	case l.c.Closed():
 		l.log.Debug("connection closed", zap.Error(err))
 	default:
 		l.log.Info("read failed", zap.Error(err))
@@ -195,7 +195,7 @@ func (l *live) handle(kind int, data []byte) {
 		l.do(func() { l.playback(*m) })
 	case string: // stop
 		if !l.started.Load() {
-			l.c.closeAfterQueue(websocket.CloseNormalClosure, "stopped before start")
+			l.c.CloseAfterQueue(websocket.CloseNormalClosure, "stopped before start")
 			return
 		}
 		l.do(func() { l.finish(websocket.CloseNormalClosure, "session complete") })
@@ -242,13 +242,13 @@ func (l *live) protocolError(err error) {
 	l.log.Debug("protocol error", zap.String("code", pe.code), zap.String("message", pe.msg))
 	if pe.fatal {
 		l.c.sendError(pe.code, pe.msg, true)
-		l.c.closeAfterQueue(websocket.CloseUnsupportedData, pe.msg)
+		l.c.CloseAfterQueue(websocket.CloseUnsupportedData, pe.msg)
 		return // reading goes on until the client answers the close
 	}
 	if l.errs > l.srv.cfg.Limits.MaxErrors {
 		msg := fmt.Sprintf("more than %d protocol errors", l.srv.cfg.Limits.MaxErrors)
 		l.c.sendError(CodeTooManyErrors, msg, true)
-		l.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+		l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
 		return
 	}
 	l.c.sendError(pe.code, pe.msg, false)
@@ -259,7 +259,7 @@ func (l *live) protocolError(err error) {
 // whatever is queued (the error event); reading goes on until it answers.
 func (l *live) do(f func()) {
 	if !l.lane.Do(f) {
-		l.c.closeAfterQueue(websocket.CloseInternalServerErr, "session stopped")
+		l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "session stopped")
 	}
 }
 
@@ -318,7 +318,7 @@ func (l *live) eventPanicked(r any) {
 	l.srv.panics.Add(1)
 	l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
 	l.c.sendError(CodeInternal, "internal error; the session ended", true)
-	l.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+	l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
 }
 
 // shutdown ends the session for a server shutdown: its summary, then a
@@ -327,10 +327,10 @@ func (l *live) eventPanicked(r any) {
 func (l *live) shutdown() {
 	const reason = "server shutting down"
 	if l.started.Load() && l.lane.Do(func() { l.finish(websocket.CloseGoingAway, reason) }) {
-		time.AfterFunc(time.Second, func() { l.c.closeNow(websocket.CloseGoingAway, reason) })
+		time.AfterFunc(time.Second, func() { l.c.CloseNow(websocket.CloseGoingAway, reason) })
 		return
 	}
-	l.c.closeNow(websocket.CloseGoingAway, reason)
+	l.c.CloseNow(websocket.CloseGoingAway, reason)
 }
 
 // end stops the lane and writes the session's record. Once the lane has
@@ -357,5 +357,5 @@ func (l *live) end() {
 	}()
 	l.log.Info("session ended", zap.Duration("duration", time.Since(l.created)), zap.Int("turns", turns),
 		zap.Int64("frames_in", int64(l.st.frames)), zap.Int64("frames_out", l.st.framesOut),
-		zap.Int("close_code", int(l.c.closeCode.Load())), zap.Bool("panicked", l.panicked.Load()))
+		zap.Int("close_code", l.c.CloseCode()), zap.Bool("panicked", l.panicked.Load()))
 }

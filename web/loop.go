@@ -90,7 +90,7 @@ func (l *live) begin() {
 	for _, st := range a.Stages {
 		ev.Stages = append(ev.Stages, st.Name)
 	}
-	l.c.sendJSON(ev)
+	l.c.SendJSON(ev)
 	l.s.AfterFunc(tickEvery, l.tick)
 	l.flush()
 }
@@ -120,7 +120,7 @@ func (l *live) audio(samples []int16, arrival time.Duration) {
 	if st.firstOff-st.offset > maxAhead {
 		msg := fmt.Sprintf("audio is arriving faster than real time (%v ahead); stream 20 ms frames as they are captured", (st.firstOff - st.offset).Round(time.Millisecond))
 		l.c.sendError(CodeAudioTooFast, msg, true)
-		l.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+		l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
 		st.finished = true
 		return
 	}
@@ -279,12 +279,12 @@ func (l *live) output(f pipeline.Frame, dir pipeline.Direction) {
 		l.c.sendAudio(f)
 	case pipeline.ResponseDone:
 		if f.Response != 0 && f.Response > st.interrupted {
-			l.c.sendJSON(ResponseEvent{Type: TypeResponseDone, Response: uint32(f.Response), Frames: f.Seq})
+			l.c.SendJSON(ResponseEvent{Type: TypeResponseDone, Response: uint32(f.Response), Frames: f.Seq})
 		}
 	case pipeline.Interruption, pipeline.Cancel:
 		if f.Response > st.interrupted {
 			st.interrupted = f.Response
-			l.c.sendJSON(ResponseEvent{Type: TypeResponseInterrupted, Response: uint32(f.Response), Cancelled: f.Kind == pipeline.Cancel})
+			l.c.SendJSON(ResponseEvent{Type: TypeResponseInterrupted, Response: uint32(f.Response), Cancelled: f.Kind == pipeline.Cancel})
 			st.dirty = true
 		}
 	}
@@ -300,13 +300,13 @@ func (l *live) flush() {
 			Response: uint32(m.Response), Turn: m.Turn, Stage: m.Stage, Value: m.Value, Text: m.Text}
 		switch m.Name {
 		case pipeline.MarkVADSpeechStart:
-			l.c.sendJSON(MarkEvent{Type: TypeSpeechStarted, Name: m.Name, AtMs: ev.AtMs, StreamMs: ev.StreamMs, Turn: -1})
+			l.c.SendJSON(MarkEvent{Type: TypeSpeechStarted, Name: m.Name, AtMs: ev.AtMs, StreamMs: ev.StreamMs, Turn: -1})
 		case pipeline.MarkVADSpeechStop:
-			l.c.sendJSON(MarkEvent{Type: TypeSpeechStopped, Name: m.Name, AtMs: ev.AtMs, StreamMs: ev.StreamMs, Turn: -1})
+			l.c.SendJSON(MarkEvent{Type: TypeSpeechStopped, Name: m.Name, AtMs: ev.AtMs, StreamMs: ev.StreamMs, Turn: -1})
 		case pipeline.MarkClientFirstPlayed, pipeline.MarkClientPlayedEnd, pipeline.MarkInterrupted, pipeline.MarkCancelled:
 			st.dirty = true
 		}
-		l.c.sendJSON(ev)
+		l.c.SendJSON(ev)
 	}
 	st.marksSent = len(marks)
 	errs := l.s.Errors()
@@ -333,7 +333,7 @@ func (l *live) sendTurns() {
 			continue
 		}
 		l.st.turnsSent[tm.Turn] = b
-		l.c.enqueue(websocket.TextMessage, b)
+		l.c.Enqueue(websocket.TextMessage, b, nil)
 	}
 }
 
@@ -363,8 +363,8 @@ func (l *live) finish(code int, reason string) {
 	}
 	l.flush()
 	l.st.finished = true
-	l.c.sendJSON(l.summary())
-	l.c.closeAfterQueue(code, reason)
+	l.c.SendJSON(l.summary())
+	l.c.CloseAfterQueue(code, reason)
 }
 
 // summary is the session's result. It runs on the loop, or after the loop
@@ -393,7 +393,7 @@ func (l *live) record(dir string, sum SummaryEvent) error {
 		Panicked  bool         `json:"panicked,omitempty"`
 		Summary   SummaryEvent `json:"summary"`
 	}{l.id, l.client, l.la.arch.Name, l.la.network, l.seed, l.created.UTC().Format(time.RFC3339Nano),
-		time.Now().UTC().Format(time.RFC3339Nano), int(l.c.closeCode.Load()), l.panicked.Load(), sum}
+		time.Now().UTC().Format(time.RFC3339Nano), l.c.CloseCode(), l.panicked.Load(), sum}
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode session %s record: %w", l.id, err)

@@ -233,12 +233,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := strconv.FormatUint(s.ids.Add(1), 10)
 	log := s.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, s.cfg.Limits)
-	go c.writeLoop()
+	go c.WriteLoop()
 	defer func() {
 		// The reader has finished: the close handshake is over or the
 		// connection is broken, so whatever is still queued has no reader.
-		c.drop()
-		<-c.done
+		c.Drop()
+		<-c.Done()
 	}()
 	// A full server still upgrades: a browser cannot read an HTTP error
 	// on a failed WebSocket handshake, but it can read a close reason.
@@ -247,14 +247,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		log.Warn("session refused: server full", zap.Int("max_sessions", s.cfg.MaxSessions))
 		msg := fmt.Sprintf("server full: %d sessions in progress; try again later", s.cfg.MaxSessions)
 		c.sendError(CodeServerFull, msg, true)
-		c.closeAfterQueue(websocket.CloseTryAgainLater, msg)
+		c.CloseAfterQueue(websocket.CloseTryAgainLater, msg)
 		drainReads(ws)
 		return
 	}
 	defer s.slots.Add(-1)
 	l := newLive(s, id, c, log)
 	if !s.track(l) {
-		c.closeNow(websocket.CloseGoingAway, "server shutting down")
+		c.CloseNow(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	defer s.untrack(l)

@@ -314,14 +314,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := "sess_" + strconv.FormatUint(h.ids.Add(1), 10)
 	log := h.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, h.opts.Limits)
-	go c.writeLoop()
+	go c.WriteLoop()
 	defer func() {
-		c.drop()
-		<-c.done
+		c.Drop()
+		<-c.Done()
 	}()
 	refuse := func(e *apiError, code int, msg string) {
-		c.sendJSON(errorEvent{Type: "error", EventID: "event_0", Error: *e})
-		c.closeAfterQueue(code, msg)
+		c.SendJSON(errorEvent{Type: "error", EventID: "event_0", Error: *e})
+		c.CloseAfterQueue(code, msg)
 		drainReads(ws, h.opts.Limits.PongWait)
 	}
 	if want := h.opts.APIKey; want != "" && subtle.ConstantTimeCompare([]byte(hs.key), []byte(want)) != 1 {
@@ -361,7 +361,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(h, id, log, c, hs.dialect, model, preset, netChoice, seed)
 	if !h.track(s) {
-		c.closeNow(websocket.CloseGoingAway, "server shutting down")
+		c.CloseNow(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	defer h.untrack(s)
@@ -423,7 +423,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, s := range ss {
-		s.c.closeNow(websocket.CloseGoingAway, "server shutting down")
+		s.c.CloseNow(websocket.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() {

@@ -102,7 +102,7 @@ func (s *session) nextEventID() string { return "event_" + strconv.FormatUint(s.
 
 // send queues a server event; v's EventID field is set by the caller via
 // nextEventID.
-func (s *session) send(v any) { s.c.sendJSON(v) }
+func (s *session) send(v any) { s.c.SendJSON(v) }
 
 // fail sends an error event for the client event clientID.
 func (s *session) fail(e *apiError, clientID string) {
@@ -120,7 +120,7 @@ func (s *session) fail(e *apiError, clientID string) {
 func (s *session) eventPanicked(r any) {
 	s.log.Error("realtime session panicked", zap.Any("panic", r), zap.Stack("stack"))
 	s.fail(&apiError{Type: errServer, Code: "internal_error", Message: "internal error; the session ended"}, "")
-	s.c.closeAfterQueue(websocket.CloseInternalServerErr, "internal error")
+	s.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
 }
 
 // do runs f in the lane. A panic in f ends this session like one in a
@@ -145,7 +145,7 @@ func (s *session) run() {
 	}()
 	s.do(s.begin)
 	lim := s.h.opts.Limits
-	ws := s.c.ws
+	ws := s.c.WS()
 	ws.SetReadLimit(int64(lim.MaxMessage) * 2) // a backstop; read refuses at MaxMessage
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
@@ -159,13 +159,13 @@ func (s *session) run() {
 			s.readEnded(err)
 			return
 		}
-		if s.c.closed() {
+		if s.c.Closed() {
 			continue // draining until the client answers our close
 		}
 		if len(data) > lim.MaxMessage {
 			msg := fmt.Sprintf("event larger than %d bytes; send audio in smaller appends", lim.MaxMessage)
 			s.fail(reqErr(codeTooLarge, "", msg), "")
-			s.c.closeAfterQueue(websocket.CloseMessageTooBig, msg)
+			s.c.CloseAfterQueue(websocket.CloseMessageTooBig, msg)
 			continue
 		}
 		if kind != websocket.TextMessage {
@@ -186,8 +186,8 @@ func (s *session) readEnded(err error) {
 		s.log.Debug("realtime client closed", zap.Int("code", ce.Code), zap.String("reason", ce.Text))
 	case errors.As(err, &ne) && ne.Timeout():
 		s.log.Info("realtime client silent past the read deadline; closing", zap.Duration("pong_wait", s.h.opts.Limits.PongWait))
-		s.c.closeNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
-	case s.c.closed():
+		s.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+	case s.c.Closed():
 		s.log.Debug("realtime connection closed", zap.Error(err))
 	default:
 		s.log.Info("realtime read failed", zap.Error(err))
@@ -200,7 +200,7 @@ func (s *session) clientError(e *apiError, clientID string) {
 	if s.errs > s.h.opts.Limits.MaxErrors {
 		msg := fmt.Sprintf("more than %d invalid client events", s.h.opts.Limits.MaxErrors)
 		s.fail(reqErr(codeTooManyErrors, "", msg), clientID)
-		s.c.closeAfterQueue(websocket.ClosePolicyViolation, msg)
+		s.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
 		return
 	}
 	s.fail(e, clientID)
@@ -241,7 +241,7 @@ func (s *session) handle(data []byte) bool {
 		return true
 	}
 	if !s.do(post) {
-		s.c.closeNow(websocket.CloseInternalServerErr, "session stopped")
+		s.c.CloseNow(websocket.CloseInternalServerErr, "session stopped")
 		return false
 	}
 	return true
@@ -268,7 +268,7 @@ func (s *session) begin() {
 	if err := s.build(); err != nil {
 		s.log.Error("realtime build pipeline", zap.Error(err))
 		s.fail(&apiError{Type: errServer, Code: "preset_unavailable", Message: err.Error()}, "")
-		s.c.closeAfterQueue(websocket.CloseInternalServerErr, "pipeline unavailable")
+		s.c.CloseAfterQueue(websocket.CloseInternalServerErr, "pipeline unavailable")
 		s.finished = true
 		return
 	}
