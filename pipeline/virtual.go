@@ -1,9 +1,6 @@
 package pipeline
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 // VirtualClock is a discrete-event clock: a priority queue of events ordered
 // by time, ties broken by insertion order. Time jumps to each event as it
@@ -62,14 +59,14 @@ func (c *VirtualClock) schedule(e *event) Timer {
 	}
 	c.seq++
 	e.seq = c.seq
-	heap.Push(&c.q, e)
+	c.q.push(e)
 	c.live++
 	return Timer{e: e, gen: e.gen}
 }
 
 func (c *VirtualClock) remove(e *event) {
 	if e.index >= 0 {
-		heap.Remove(&c.q, e.index)
+		c.q.remove(e.index)
 		c.live--
 		c.recycle(e)
 	}
@@ -92,7 +89,7 @@ func (c *VirtualClock) Step() bool {
 	if len(c.q) == 0 {
 		return false
 	}
-	e := heap.Pop(&c.q).(*event)
+	e := c.q.remove(0)
 	c.live--
 	c.now = e.at
 	// Invalidate the handle before firing so a callback that stops its own
@@ -128,31 +125,79 @@ func (c *VirtualClock) Next() (time.Duration, bool) {
 	return c.q[0].at, true
 }
 
-type eventHeap []*event
+// eventHeap is a binary min-heap of events by (at, seq). The keys sit in
+// the heap's own array, so ordering it reads one contiguous slice rather
+// than an event per comparison; each event keeps its index for removal.
+type eventHeap []heapItem
 
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
-	}
-	return h[i].seq < h[j].seq
+type heapItem struct {
+	at  time.Duration
+	seq uint64
+	e   *event
 }
-func (h eventHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+
+func (a heapItem) less(b heapItem) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
-func (h *eventHeap) Push(x any) {
-	e := x.(*event)
+
+func (h *eventHeap) push(e *event) {
 	e.index = len(*h)
-	*h = append(*h, e)
+	*h = append(*h, heapItem{at: e.at, seq: e.seq, e: e})
+	h.up(e.index)
 }
-func (h *eventHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
+
+// remove takes out the item at i and returns its event.
+func (h *eventHeap) remove(i int) *event {
+	q := *h
+	n := len(q) - 1
+	e := q[i].e
+	if i != n {
+		q[i] = q[n]
+		q[i].e.index = i
+		if !q[:n].down(i) {
+			q[:n].up(i)
+		}
+	}
+	q[n] = heapItem{}
+	*h = q[:n]
 	e.index = -1
-	*h = old[:n-1]
 	return e
+}
+
+func (h eventHeap) up(j int) {
+	it := h[j]
+	for j > 0 {
+		p := (j - 1) / 2
+		if !it.less(h[p]) {
+			break
+		}
+		h[j] = h[p]
+		h[j].e.index = j
+		j = p
+	}
+	h[j] = it
+	it.e.index = j
+}
+
+// down sifts the item at i0 down and reports whether it moved.
+func (h eventHeap) down(i0 int) bool {
+	it, i, n := h[i0], i0, len(h)
+	for {
+		c := 2*i + 1
+		if c >= n || c < 0 {
+			break
+		}
+		if r := c + 1; r < n && h[r].less(h[c]) {
+			c = r
+		}
+		if !h[c].less(it) {
+			break
+		}
+		h[i] = h[c]
+		h[i].e.index = i
+		i = c
+	}
+	h[i] = it
+	it.e.index = i
+	return i > i0
 }
