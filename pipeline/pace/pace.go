@@ -20,7 +20,6 @@
 package pace
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"runtime"
@@ -261,11 +260,11 @@ func (sh *shard) queue(l *Lane, at time.Duration) {
 	switch {
 	case l.index < 0:
 		l.key = at
-		heap.Push(&sh.heap, entry{at, l})
+		sh.heap.push(entry{at, l})
 	case at < l.key:
 		l.key = at
 		sh.heap[l.index].key = at
-		heap.Fix(&sh.heap, l.index)
+		sh.heap.up(l.index) // the key only ever moves earlier
 	default:
 		return
 	}
@@ -280,7 +279,7 @@ func (sh *shard) remove(l *Lane) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if l.index >= 0 {
-		heap.Remove(&sh.heap, l.index)
+		sh.heap.remove(l.index)
 	}
 }
 
@@ -291,7 +290,7 @@ func (sh *shard) loop(w waker) {
 		now := sh.s.since()
 		sh.mu.Lock()
 		for len(sh.heap) > 0 && sh.heap[0].key <= now {
-			due = append(due, heap.Pop(&sh.heap).(entry).l)
+			due = append(due, sh.heap.remove(0))
 		}
 		sh.mu.Unlock()
 		for i, l := range due {
@@ -345,26 +344,65 @@ type entry struct {
 	l   *Lane
 }
 
-func (h laneHeap) Len() int           { return len(h) }
-func (h laneHeap) Less(i, j int) bool { return h[i].key < h[j].key }
-func (h laneHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].l.index = i
-	h[j].l.index = j
-}
-func (h *laneHeap) Push(x any) {
-	e := x.(entry)
-	e.l.index = len(*h)
+func (h *laneHeap) push(e entry) {
 	*h = append(*h, e)
+	h.up(len(*h) - 1)
 }
-func (h *laneHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = entry{}
-	e.l.index = -1
-	*h = old[:n-1]
-	return e
+
+// remove takes out the lane at i and returns it.
+func (h *laneHeap) remove(i int) *Lane {
+	q := *h
+	n := len(q) - 1
+	l := q[i].l
+	if i != n {
+		q[i] = q[n]
+		q[i].l.index = i
+		if !q[:n].down(i) {
+			q[:n].up(i)
+		}
+	}
+	q[n] = entry{}
+	*h = q[:n]
+	l.index = -1
+	return l
+}
+
+func (h laneHeap) up(j int) {
+	e := h[j]
+	for j > 0 {
+		p := (j - 1) / 2
+		if e.key >= h[p].key {
+			break
+		}
+		h[j] = h[p]
+		h[j].l.index = j
+		j = p
+	}
+	h[j] = e
+	e.l.index = j
+}
+
+// down sifts the entry at i0 down and reports whether it moved.
+func (h laneHeap) down(i0 int) bool {
+	e, i, n := h[i0], i0, len(h)
+	for {
+		c := 2*i + 1
+		if c >= n || c < 0 {
+			break
+		}
+		if r := c + 1; r < n && h[r].key < h[c].key {
+			c = r
+		}
+		if h[c].key >= e.key {
+			break
+		}
+		h[i] = h[c]
+		h[i].l.index = i
+		i = c
+	}
+	h[i] = e
+	e.l.index = i
+	return i > i0
 }
 
 // waker is a shard's alarm clock. arm and close are called with the shard's
