@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
+	"github.com/voicesim/voicesim/web/wsconn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -253,7 +255,15 @@ func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOpti
 			start.Replies = append(start.Replies, wireReply{Text: ut.Text, Reply: ut.Reply})
 		}
 	}
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// Writes wait up to 10 s (remoteClient.write).
+			return wsconn.LazyDeadlines(c, time.Second), nil
+		}}
 	ws, _, err := dialer.DialContext(ctx, u, opt.Header)
 	if err != nil {
 		return RemoteRun{}, fmt.Errorf("connect to %s: %w", u, err)

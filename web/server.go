@@ -23,6 +23,7 @@ import (
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/web/realtime"
+	"github.com/voicesim/voicesim/web/wsconn"
 	"go.uber.org/zap"
 )
 
@@ -226,7 +227,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	ws, err := wsconn.Upgrade(&s.upgrader, w, r, nil, s.cfg.Limits.WriteWait, s.cfg.Limits.PongWait)
 	if err != nil {
 		return // the upgrader has answered
 	}

@@ -45,6 +45,7 @@ import (
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/stages/network"
+	"github.com/voicesim/voicesim/web/wsconn"
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 )
@@ -307,7 +308,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hs.protocol != "" {
 		hdr = http.Header{"Sec-WebSocket-Protocol": {hs.protocol}}
 	}
-	ws, err := h.upgrader.Upgrade(w, r, hdr)
+	ws, err := wsconn.Upgrade(&h.upgrader, w, r, hdr, h.opts.Limits.WriteWait, h.opts.Limits.PongWait)
 	if err != nil {
 		return // the upgrader has answered
 	}
