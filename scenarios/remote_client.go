@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -363,11 +364,13 @@ func (w clientWire) Handle(ctx *pipeline.Context, f pipeline.Frame, dir pipeline
 		return // the session forwards these
 	case dir == pipeline.Downstream && f.Kind == pipeline.UserAudio:
 		c.sendTruth()
-		c.frame = c.frame[:0]
-		for _, s := range f.Audio {
-			c.frame = binary.LittleEndian.AppendUint16(c.frame, uint16(s))
+		// A local slice keeps the loop in registers.
+		buf := slices.Grow(c.frame[:0], 2*len(f.Audio))[:2*len(f.Audio)]
+		for i, s := range f.Audio {
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(s))
 		}
-		_ = c.write(websocket.BinaryMessage, c.frame)
+		c.frame = buf
+		_ = c.write(websocket.BinaryMessage, buf)
 		c.lastAudio = ctx.Now()
 		return
 	case dir == pipeline.Downstream && f.Kind == pipeline.AssistantAudio && !c.firstAudio[f.Response]:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/voicesim/voicesim/pipeline"
@@ -228,8 +229,10 @@ func appendAudio(dst []byte, f pipeline.Frame) []byte {
 		h[8] |= AudioFlagConcealed
 	}
 	dst = append(dst, h[:]...)
-	for _, s := range f.Audio {
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(s))
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(f.Audio))[:n+2*len(f.Audio)]
+	for i, s := range f.Audio {
+		binary.LittleEndian.PutUint16(dst[n+2*i:], uint16(s))
 	}
 	return dst
 }
