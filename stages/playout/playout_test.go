@@ -27,29 +27,29 @@ func TestUninterruptedPlayback(t *testing.T) {
 			g := newRig(t, tc.src)
 			first := 1234 * ms
 			g.stream(1, first, tc.gap, n)
-			g.run()
+			g.Run()
 			start := first + tc.depth + tc.device
-			fp, ok := g.mark(pipeline.MarkClientFirstPlayed, 1)
+			fp, ok := g.Mark(pipeline.MarkClientFirstPlayed, 1)
 			if !ok || fp.At != start {
 				t.Errorf("first played at %v (%v); want %v", fp.At, ok, start)
 			}
-			a := g.played(1)
+			a := g.Audio(1)
 			if len(a) != n {
 				t.Fatalf("played %d frames; want %d", len(a), n)
 			}
 			for k, o := range a {
-				if o.at != start+time.Duration(k)*20*ms || o.f.Seq != uint64(k) || o.f.Flags&pipeline.FlagConcealed != 0 {
-					t.Errorf("slot %d: frame #%d at %v (flags %b); want #%d at %v", k, o.f.Seq, o.at, o.f.Flags, k, start+time.Duration(k)*20*ms)
+				if o.At != start+time.Duration(k)*20*ms || o.F.Seq != uint64(k) || o.F.Flags&pipeline.FlagConcealed != 0 {
+					t.Errorf("slot %d: frame #%d at %v (flags %b); want #%d at %v", k, o.F.Seq, o.At, o.F.Flags, k, start+time.Duration(k)*20*ms)
 				}
 			}
 			end := start + n*20*ms
-			pe, ok := g.mark(pipeline.MarkClientPlayedEnd, 1)
+			pe, ok := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 			if !ok || pe.At != end || pe.Value != n*20 {
 				t.Errorf("played_end %v value %v (%v); want %v value %d", pe.At, pe.Value, ok, end, n*20)
 			}
 			for _, dir := range []pipeline.Direction{pipeline.Upstream, pipeline.Downstream} {
-				st, sp := g.reports(pipeline.PlaybackStarted, dir), g.reports(pipeline.PlaybackStopped, dir)
-				if len(st) != 1 || st[0].at != start || len(sp) != 1 || sp[0].at != end || sp[0].f.Value != n*20 {
+				st, sp := g.Of(pipeline.PlaybackStarted, dir), g.Of(pipeline.PlaybackStopped, dir)
+				if len(st) != 1 || st[0].At != start || len(sp) != 1 || sp[0].At != end || sp[0].F.Value != n*20 {
 					t.Errorf("%v: started %v, stopped %v; want one each at %v and %v (value %d)", dir, st, sp, start, end, n*20)
 				}
 			}
@@ -65,8 +65,8 @@ func TestUninterruptedPlayback(t *testing.T) {
 func TestWholeResponseStartsWithoutWaiting(t *testing.T) {
 	g := newRig(t, "{depth: 200ms}")
 	g.stream(1, time.Second, 0, 3) // three frames at once, the last flagged
-	g.run()
-	if fp, _ := g.mark(pipeline.MarkClientFirstPlayed, 1); fp.At != time.Second+15*ms {
+	g.Run()
+	if fp, _ := g.Mark(pipeline.MarkClientFirstPlayed, 1); fp.At != time.Second+15*ms {
 		t.Errorf("first played at %v; want 1.015s (nothing left to wait for)", fp.At)
 	}
 }
@@ -78,41 +78,41 @@ func TestInterruptionFlushes(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 0, 100) // a burst: all 2 s in at once, so playback starts at 15 ms
 	cut := 15*ms + 333*ms + 500*time.Microsecond
-	g.interrupt(cut, 1)
-	g.run()
-	pe, ok := g.mark(pipeline.MarkClientPlayedEnd, 1)
+	g.Interrupt(cut, 1)
+	g.Run()
+	pe, ok := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 	if !ok || pe.At != cut || pe.Value != 333.5 {
 		t.Errorf("played_end at %v value %v (%v); want %v value 333.5", pe.At, pe.Value, ok, cut)
 	}
-	for _, o := range g.played(1) {
-		if o.at > cut {
-			t.Errorf("frame #%d played at %v after the flush at %v", o.f.Seq, o.at, cut)
+	for _, o := range g.Audio(1) {
+		if o.At > cut {
+			t.Errorf("frame #%d played at %v after the flush at %v", o.F.Seq, o.At, cut)
 		}
 	}
-	if got := len(g.played(1)); got != 17 { // slots 0..16 began by 15 + 333.5 ms
+	if got := len(g.Audio(1)); got != 17 { // slots 0..16 began by 15 + 333.5 ms
 		t.Errorf("%d frames began playing; want 17", got)
 	}
-	up := g.reports(pipeline.PlaybackStopped, pipeline.Upstream)
-	if len(up) != 1 || up[0].at != cut || up[0].f.Value != 333.5 {
+	up := g.Of(pipeline.PlaybackStopped, pipeline.Upstream)
+	if len(up) != 1 || up[0].At != cut || up[0].F.Value != 333.5 {
 		t.Errorf("upstream reports %v; want one at %v with 333.5 ms", up, cut)
 	}
 	if got, want := g.count("playout.flushed_ms"), int64((100-17)*20); got != want {
 		t.Errorf("flushed %d ms; want %d", got, want)
 	}
-	if g.s.Pending() != 0 {
-		t.Errorf("%d events pending after the run", g.s.Pending())
+	if g.S.Pending() != 0 {
+		t.Errorf("%d events pending after the run", g.S.Pending())
 	}
 }
 
 func TestInterruptionBeforeFirstSound(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 20*ms, 10)
-	g.interrupt(30*ms, 1) // buffered, not yet audible (starts at 55 ms)
-	g.run()
-	if len(g.played(1)) != 0 || g.s.Timeline().Count(pipeline.MarkClientFirstPlayed) != 0 {
+	g.Interrupt(30*ms, 1) // buffered, not yet audible (starts at 55 ms)
+	g.Run()
+	if len(g.Audio(1)) != 0 || g.S.Timeline().Count(pipeline.MarkClientFirstPlayed) != 0 {
 		t.Error("audio played after a flush before playback started")
 	}
-	if len(g.reports(pipeline.PlaybackStopped, pipeline.Upstream)) != 0 {
+	if len(g.Of(pipeline.PlaybackStopped, pipeline.Upstream)) != 0 {
 		t.Error("playback_stopped reported for a response never heard")
 	}
 }
@@ -133,15 +133,15 @@ func TestNoFlushPlaysTheBufferOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newRig(t, "{flush_on_interrupt: false}")
 			g.stream(1, 0, tc.gap, 100)
-			g.interrupt(400*ms, 1)
-			g.run()
+			g.Interrupt(400*ms, 1)
+			g.Run()
 			want := tc.start + time.Duration(tc.frames)*20*ms
-			pe, ok := g.mark(pipeline.MarkClientPlayedEnd, 1)
+			pe, ok := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 			if !ok || pe.At != want || pe.Value != float64(tc.frames*20) {
 				t.Errorf("played_end at %v value %v (%v); want %v value %d", pe.At, pe.Value, ok, want, tc.frames*20)
 			}
-			up := g.reports(pipeline.PlaybackStopped, pipeline.Upstream)
-			if len(up) != 1 || up[0].at != want {
+			up := g.Of(pipeline.PlaybackStopped, pipeline.Upstream)
+			if len(up) != 1 || up[0].At != want {
 				t.Errorf("upstream reports %v; want one at %v", up, want)
 			}
 		})
@@ -152,15 +152,15 @@ func TestLostFrameConcealedAndTurnCompletes(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 20*ms, 50, 10)  // frame 10 lost
 	g.arrive(500*ms, 1, 10, false) // … and retransmitted too late
-	g.run()
+	g.Run()
 	if g.count("playout.concealed") != 1 || g.count("playout.late") != 1 || g.count("playout.underruns") != 0 {
 		t.Errorf("concealed %d late %d underruns %d; want 1, 1, 0", g.count("playout.concealed"), g.count("playout.late"), g.count("playout.underruns"))
 	}
-	a := g.played(1)
-	if len(a) != 50 || a[10].f.Flags&pipeline.FlagConcealed == 0 || a[10].at != 255*ms {
+	a := g.Audio(1)
+	if len(a) != 50 || a[10].F.Flags&pipeline.FlagConcealed == 0 || a[10].At != 255*ms {
 		t.Fatalf("slot 10: %v; want a concealed frame at 255ms among 50 slots", a[10])
 	}
-	pe, ok := g.mark(pipeline.MarkClientPlayedEnd, 1)
+	pe, ok := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 	if !ok || pe.At != 55*ms+1000*ms || pe.Value != 1000 {
 		t.Errorf("played_end %v value %v; want 1.055s, 1000 ms", pe.At, pe.Value)
 	}
@@ -170,9 +170,9 @@ func TestLostLastFrameEndsOnResponseDone(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 20*ms, 20, 19)
 	// tts.streaming's ResponseDone carries the frame count.
-	g.s.AfterFrame(390*ms, pipeline.Frame{Kind: pipeline.ResponseDone, Response: 1, Seq: 20}, g.s.Input)
-	g.run()
-	pe, ok := g.mark(pipeline.MarkClientPlayedEnd, 1)
+	g.Send(390*ms, pipeline.Frame{Kind: pipeline.ResponseDone, Response: 1, Seq: 20})
+	g.Run()
+	pe, ok := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 	if !ok || pe.At != 455*ms || pe.Value != 400 {
 		t.Errorf("played_end %v value %v (%v); want 455ms, 400 ms", pe.At, pe.Value, ok)
 	}
@@ -192,15 +192,15 @@ func TestUnderrunStallsAndResumes(t *testing.T) {
 		}
 		g.arrive(at, 1, k, k == 19)
 	}
-	g.run()
+	g.Run()
 	if g.count("playout.underruns") != 1 || g.count("playout.concealed") != 0 {
 		t.Errorf("underruns %d concealed %d; want 1, 0", g.count("playout.underruns"), g.count("playout.concealed"))
 	}
-	a := g.played(1)
-	if len(a) != 20 || a[10].at != 415*ms { // frame 10 arrives at 400, + 15 ms device
-		t.Fatalf("played %d; slot 10 at %v; want 20, 415ms", len(a), a[10].at)
+	a := g.Audio(1)
+	if len(a) != 20 || a[10].At != 415*ms { // frame 10 arrives at 400, + 15 ms device
+		t.Fatalf("played %d; slot 10 at %v; want 20, 415ms", len(a), a[10].At)
 	}
-	pe, _ := g.mark(pipeline.MarkClientPlayedEnd, 1)
+	pe, _ := g.Mark(pipeline.MarkClientPlayedEnd, 1)
 	if pe.At != 615*ms || pe.Value != 400 {
 		t.Errorf("played_end %v value %v; want 615ms, 400 ms (the stall is not playback)", pe.At, pe.Value)
 	}
@@ -210,10 +210,10 @@ func TestResponsesPlayInTurn(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 20*ms, 20)
 	g.stream(2, 100*ms, 20*ms, 10) // arrives while 1 still plays
-	g.run()
-	e1, _ := g.mark(pipeline.MarkClientPlayedEnd, 1)
-	f2, _ := g.mark(pipeline.MarkClientFirstPlayed, 2)
-	e2, _ := g.mark(pipeline.MarkClientPlayedEnd, 2)
+	g.Run()
+	e1, _ := g.Mark(pipeline.MarkClientPlayedEnd, 1)
+	f2, _ := g.Mark(pipeline.MarkClientFirstPlayed, 2)
+	e2, _ := g.Mark(pipeline.MarkClientPlayedEnd, 2)
 	if e1.At != 455*ms || f2.At != e1.At || e2.At != f2.At+200*ms {
 		t.Errorf("1 ends %v, 2 plays %v..%v; want 455ms, 455ms..655ms", e1.At, f2.At, e2.At)
 	}
@@ -241,16 +241,16 @@ func TestInvalidConfigNamesFieldAndValue(t *testing.T) {
 func TestNextResponseAfterFlush(t *testing.T) {
 	g := newRig(t, "")
 	g.stream(1, 0, 20*ms, 100)
-	g.interrupt(300*ms, 1)
+	g.Interrupt(300*ms, 1)
 	g.stream(2, 900*ms, 20*ms, 10)
-	g.run()
-	if pe, _ := g.mark(pipeline.MarkClientPlayedEnd, 1); pe.At != 300*ms || pe.Value != 245 {
+	g.Run()
+	if pe, _ := g.Mark(pipeline.MarkClientPlayedEnd, 1); pe.At != 300*ms || pe.Value != 245 {
 		t.Errorf("1 stopped at %v after %v ms; want 300ms after 245 ms", pe.At, pe.Value)
 	}
-	if fp, _ := g.mark(pipeline.MarkClientFirstPlayed, 2); fp.At != 955*ms {
+	if fp, _ := g.Mark(pipeline.MarkClientFirstPlayed, 2); fp.At != 955*ms {
 		t.Errorf("2 first played at %v; want 955ms", fp.At)
 	}
-	if n := len(g.played(2)); n != 10 {
+	if n := len(g.Audio(2)); n != 10 {
 		t.Errorf("2 played %d frames; want 10", n)
 	}
 }

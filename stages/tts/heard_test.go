@@ -43,25 +43,25 @@ func TestHeardText(t *testing.T) {
 			g.text(0, 3, s0)
 			g.text(0, 3, s1)
 			if tc.interrupt {
-				g.interrupt(time.Second, 3)
+				g.Interrupt(time.Second, 3)
 			} else {
 				g.done(0, 3)
 			}
 			g.playbackStopped(10*time.Second, 3, msOf(tc.played))
-			g.run()
-			var rep *out
-			for i, o := range g.out {
-				if o.f.Kind == pipeline.PlaybackStopped && o.dir == pipeline.Upstream {
-					rep = &g.out[i]
+			g.Run()
+			var rep *rec
+			for i, o := range g.Out {
+				if o.F.Kind == pipeline.PlaybackStopped && o.Dir == pipeline.Upstream {
+					rep = &g.Out[i]
 				}
 			}
 			if rep == nil {
 				t.Fatal("playback report not forwarded upstream")
 			}
-			if rep.f.Text != tc.want {
-				t.Errorf("heard %q; want %q", rep.f.Text, tc.want)
+			if rep.F.Text != tc.want {
+				t.Errorf("heard %q; want %q", rep.F.Text, tc.want)
 			}
-			m, ok := g.mark(pipeline.MarkHeard, 3)
+			m, ok := g.Mark(pipeline.MarkHeard, 3)
 			wantFrac := float64(utf8.RuneCountInString(tc.want)) / float64(utf8.RuneCountInString(full))
 			if !ok || m.Text != tc.want || m.Value != wantFrac || m.At != 10*time.Second {
 				t.Errorf("response.heard = %q %.3f at %v (found %v); want %q %.3f at 10s", m.Text, m.Value, m.At, ok, tc.want, wantFrac)
@@ -73,11 +73,11 @@ func TestHeardText(t *testing.T) {
 func TestPlaybackReportForOtherResponsePassesThrough(t *testing.T) {
 	g := newRig(t, "")
 	g.playbackStopped(time.Second, 9, 500)
-	g.run()
-	if len(g.out) != 1 || g.out[0].f.Text != "" || g.out[0].dir != pipeline.Upstream {
-		t.Errorf("out = %v; want the report unchanged, upstream", g.out)
+	g.Run()
+	if len(g.Out) != 1 || g.Out[0].F.Text != "" || g.Out[0].Dir != pipeline.Upstream {
+		t.Errorf("out = %v; want the report unchanged, upstream", g.Out)
 	}
-	if _, ok := g.mark(pipeline.MarkHeard, 9); ok {
+	if _, ok := g.Mark(pipeline.MarkHeard, 9); ok {
 		t.Error("response.heard stamped for a response the TTS never saw")
 	}
 }

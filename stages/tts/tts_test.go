@@ -33,21 +33,21 @@ func TestFirstAudioAtRequestPlusTTFB(t *testing.T) {
 			g.text(req, 1, answer[0])
 			g.text(req+10*ms, 1, answer[1])
 			g.done(req+20*ms, 1)
-			g.run()
-			a := g.audio(1)
+			g.Run()
+			a := g.Audio(1)
 			if len(a) == 0 {
 				t.Fatal("no audio")
 			}
-			if got, want := a[0].at, req+tc.ttfb; got != want {
+			if got, want := a[0].At, req+tc.ttfb; got != want {
 				t.Errorf("first audio sent at %v; want %v", got, want)
 			}
-			m, _ := g.mark(pipeline.MarkTTSRequest, 1)
-			fa, _ := g.mark(pipeline.MarkTTSFirstAudio, 1)
+			m, _ := g.Mark(pipeline.MarkTTSRequest, 1)
+			fa, _ := g.Mark(pipeline.MarkTTSFirstAudio, 1)
 			if m.At != req || fa.At != req+tc.ttfb {
 				t.Errorf("marks request %v, first audio %v; want %v, %v", m.At, fa.At, req, req+tc.ttfb)
 			}
-			if a[0].f.At != a[0].at {
-				t.Errorf("frame At %v; want its send time %v", a[0].f.At, a[0].at)
+			if a[0].F.At != a[0].At {
+				t.Errorf("frame At %v; want its send time %v", a[0].F.At, a[0].At)
 			}
 		})
 	}
@@ -62,7 +62,7 @@ func TestFramesAreTheSynthesisedSpeech(t *testing.T) {
 		g.text(time.Duration(i)*30*ms, 7, s)
 	}
 	g.done(100*ms, 7)
-	g.run()
+	g.Run()
 	sy := defaultSynth(t)
 	var want []int16
 	wantFrames := 0
@@ -74,32 +74,32 @@ func TestFramesAreTheSynthesisedSpeech(t *testing.T) {
 		copy(padded, clip)
 		want = append(want, padded...)
 	}
-	a := g.audio(7)
+	a := g.Audio(7)
 	if len(a) != wantFrames {
 		t.Fatalf("got %d frames; want %d (the synthesised duration in 20 ms frames)", len(a), wantFrames)
 	}
 	var got []int16
 	for i, o := range a {
-		if o.f.Seq != uint64(i) {
-			t.Errorf("frame %d has Seq %d; want contiguous from 0", i, o.f.Seq)
+		if o.F.Seq != uint64(i) {
+			t.Errorf("frame %d has Seq %d; want contiguous from 0", i, o.F.Seq)
 		}
-		if len(o.f.Audio) != pipeline.FrameSamples {
-			t.Errorf("frame %d has %d samples; want %d", i, len(o.f.Audio), pipeline.FrameSamples)
+		if len(o.F.Audio) != pipeline.FrameSamples {
+			t.Errorf("frame %d has %d samples; want %d", i, len(o.F.Audio), pipeline.FrameSamples)
 		}
-		if last := o.f.Flags&pipeline.FlagLast != 0; last != (i == len(a)-1) {
+		if last := o.F.Flags&pipeline.FlagLast != 0; last != (i == len(a)-1) {
 			t.Errorf("frame %d FlagLast = %v; want %v", i, last, i == len(a)-1)
 		}
-		got = append(got, o.f.Audio...)
+		got = append(got, o.F.Audio...)
 	}
 	if !slices.Equal(got, want) {
 		t.Error("audio differs from the synthesiser's output for the sentences")
 	}
-	lastOut := g.out[len(g.out)-1]
-	if lastOut.f.Kind != pipeline.ResponseDone || lastOut.at != a[len(a)-1].at || lastOut.f.Seq != uint64(wantFrames) {
-		t.Errorf("after the audio: %v at %v; want response_done with Seq %d at %v", lastOut.f, lastOut.at, wantFrames, a[len(a)-1].at)
+	lastOut := g.Out[len(g.Out)-1]
+	if lastOut.F.Kind != pipeline.ResponseDone || lastOut.At != a[len(a)-1].At || lastOut.F.Seq != uint64(wantFrames) {
+		t.Errorf("after the audio: %v at %v; want response_done with Seq %d at %v", lastOut.F, lastOut.At, wantFrames, a[len(a)-1].At)
 	}
-	if m, ok := g.mark(pipeline.MarkTTSDone, 7); !ok || m.At != a[len(a)-1].at {
-		t.Errorf("tts.done at %v (%v); want %v", m.At, ok, a[len(a)-1].at)
+	if m, ok := g.Mark(pipeline.MarkTTSDone, 7); !ok || m.At != a[len(a)-1].At {
+		t.Errorf("tts.done at %v (%v); want %v", m.At, ok, a[len(a)-1].At)
 	}
 	var chars int64
 	var audioMs int64
@@ -107,7 +107,7 @@ func TestFramesAreTheSynthesisedSpeech(t *testing.T) {
 		chars += int64(len(s))
 		audioMs += sy.SpeakDuration(s).Milliseconds()
 	}
-	if c := g.s.Counters(); c["tts.chars"] != chars || c["tts.audio_ms"] != audioMs {
+	if c := g.S.Counters(); c["tts.chars"] != chars || c["tts.audio_ms"] != audioMs {
 		t.Errorf("counters chars %d audio_ms %d; want %d, %d", c["tts.chars"], c["tts.audio_ms"], chars, audioMs)
 	}
 }
@@ -140,14 +140,14 @@ func TestPacing(t *testing.T) {
 			g.text(req, 1, answer[0])
 			g.text(req, 1, answer[1])
 			g.done(req, 1)
-			g.run()
-			a := g.audio(1)
+			g.Run()
+			a := g.Audio(1)
 			if want := n0 + frames(sy, answer[1]); len(a) != want {
 				t.Fatalf("got %d frames; want %d", len(a), want)
 			}
 			for k, o := range a {
-				if want := tc.at(k); o.at != want {
-					t.Fatalf("frame %d sent at %v; want %v", k, o.at, want)
+				if want := tc.at(k); o.At != want {
+					t.Fatalf("frame %d sent at %v; want %v", k, o.At, want)
 				}
 			}
 		})
@@ -160,10 +160,10 @@ func TestSlowSynthesisStallsRealtime(t *testing.T) {
 	g := newRig(t, "{speed: 0.5, ttfb: 100ms}")
 	g.text(0, 1, answer[2])
 	g.done(0, 1)
-	g.run()
-	for k, o := range g.audio(1) {
-		if want := 100*ms + time.Duration(k)*40*ms; o.at != want {
-			t.Fatalf("frame %d sent at %v; want %v", k, o.at, want)
+	g.Run()
+	for k, o := range g.Audio(1) {
+		if want := 100*ms + time.Duration(k)*40*ms; o.At != want {
+			t.Fatalf("frame %d sent at %v; want %v", k, o.At, want)
 		}
 	}
 }
@@ -178,25 +178,25 @@ func TestNonStreamingWaitsForWholeText(t *testing.T) {
 	}
 	done := 2 * time.Second
 	g.done(done, 1)
-	g.run()
+	g.Run()
 	total := 0
 	for _, s := range answer {
 		total += frames(sy, s)
 	}
 	want := done + 200*ms + time.Duration(total)*2*ms // 20 ms / 10
-	a := g.audio(1)
+	a := g.Audio(1)
 	if len(a) != total {
 		t.Fatalf("got %d frames; want %d", len(a), total)
 	}
-	if a[0].at != want {
-		t.Errorf("first audio at %v; want %v (after the whole answer is synthesised)", a[0].at, want)
+	if a[0].At != want {
+		t.Errorf("first audio at %v; want %v (after the whole answer is synthesised)", a[0].At, want)
 	}
-	if m, _ := g.mark(pipeline.MarkTTSRequest, 1); m.At != done {
+	if m, _ := g.Mark(pipeline.MarkTTSRequest, 1); m.At != done {
 		t.Errorf("tts.request at %v; want %v (when the whole text is in)", m.At, done)
 	}
 	for k, o := range a {
-		if o.at != want+time.Duration(k)*20*ms {
-			t.Fatalf("frame %d at %v; want realtime pacing from %v", k, o.at, want)
+		if o.At != want+time.Duration(k)*20*ms {
+			t.Fatalf("frame %d at %v; want realtime pacing from %v", k, o.At, want)
 		}
 	}
 }
@@ -209,19 +209,19 @@ func TestLateResponseDoneSendsEmptyLastMarker(t *testing.T) {
 	g := newRig(t, "{pace: asap}")
 	g.text(0, 1, answer[2])
 	g.done(5*time.Second, 1)
-	g.run()
-	a := g.audio(1)
+	g.Run()
+	a := g.Audio(1)
 	if len(a) != n+1 {
 		t.Fatalf("got %d frames; want %d + the marker", len(a), n)
 	}
 	for i, o := range a[:n] {
-		if o.f.Flags&pipeline.FlagLast != 0 {
+		if o.F.Flags&pipeline.FlagLast != 0 {
 			t.Errorf("frame %d flagged last before the response was done", i)
 		}
 	}
 	m := a[n]
-	if m.f.Flags&pipeline.FlagLast == 0 || len(m.f.Audio) != 0 || m.f.Seq != uint64(n) || m.at != 5*time.Second {
-		t.Errorf("marker = %v at %v; want empty FlagLast frame #%d at 5s", m.f, m.at, n)
+	if m.F.Flags&pipeline.FlagLast == 0 || len(m.F.Audio) != 0 || m.F.Seq != uint64(n) || m.At != 5*time.Second {
+		t.Errorf("marker = %v at %v; want empty FlagLast frame #%d at 5s", m.F, m.At, n)
 	}
 }
 
@@ -232,25 +232,25 @@ func TestInterruptionDropsQueuedText(t *testing.T) {
 	g.text(0, 1, answer[2])
 	g.done(0, 1)
 	cut := 700 * ms
-	g.interrupt(cut, 1)
+	g.Interrupt(cut, 1)
 	// The next answer starts fresh: no queue behind the cancelled one.
 	g.text(2*time.Second, 2, "Okay.")
 	g.done(2*time.Second, 2)
-	g.run()
-	for _, o := range g.out {
-		if o.f.Response == 1 && o.at > cut && o.f.Kind != pipeline.Interruption {
-			t.Errorf("%v left at %v after the interruption at %v", o.f, o.at, cut)
+	g.Run()
+	for _, o := range g.Out {
+		if o.F.Response == 1 && o.At > cut && o.F.Kind != pipeline.Interruption {
+			t.Errorf("%v left at %v after the interruption at %v", o.F, o.At, cut)
 		}
 	}
 	// Sent at 80, 100, … 680 ms; the frame due at 700 ms is cancelled by
 	// the interruption scheduled for the same instant before it.
-	if got, want := len(g.audio(1)), 31; got != want {
+	if got, want := len(g.Audio(1)), 31; got != want {
 		t.Errorf("sent %d frames of the cut answer; want %d (80 ms … 680 ms every 20 ms)", got, want)
 	}
-	if _, ok := g.mark(pipeline.MarkTTSDone, 1); ok {
+	if _, ok := g.Mark(pipeline.MarkTTSDone, 1); ok {
 		t.Error("tts.done stamped for the interrupted answer")
 	}
-	if a := g.audio(2); len(a) == 0 || a[0].at != 2*time.Second+80*ms {
+	if a := g.Audio(2); len(a) == 0 || a[0].At != 2*time.Second+80*ms {
 		t.Errorf("next answer's first audio %v; want at 2.08s", a)
 	}
 }
