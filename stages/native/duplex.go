@@ -6,7 +6,6 @@ import (
 	"unicode"
 
 	"github.com/voicesim/voicesim/pipeline"
-	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
 // Duplex is native.duplex: a full-duplex model on a fixed frame clock. It
@@ -86,12 +85,7 @@ const minTurnSpeech = 80 * time.Millisecond
 
 // NewDuplex builds a native.duplex stage for one session.
 func NewDuplex(cfg *DuplexConfig) pipeline.Stage {
-	v, err := cfg.voice, error(nil)
-	if v == nil { // built without Prepare (tests): a voice of its own
-		var synth *audio.Synth
-		synth, err = audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
-		v = newVoice(synth)
-	}
+	v, err := cfg.sessionVoice()
 	if err != nil {
 		panic("native.duplex: " + err.Error()) // Validate has checked the pitch
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
-	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
 // DuplexConfig configures native.duplex, a full-duplex speech-to-speech
@@ -23,9 +22,6 @@ import (
 // decision latency is therefore 0; raise it to model a slower model or
 // compute overhead.
 type DuplexConfig struct {
-	// voice is built once by Provision and shared by every session.
-	voice *voice
-
 	// Frame is the model's step: Mimi encodes 24 kHz audio at 12.5 Hz, so
 	// 80 ms (Moshi README). Each step consumes one frame of user audio and
 	// emits one of its own (4 pipeline frames). A multiple of 20 ms.
@@ -88,10 +84,8 @@ type DuplexConfig struct {
 	// (12.5 Hz × 8 × 11 bits ≈ 1.1 kbps). A duplex model runs all the time,
 	// so each step counts its tokens in and out, silence included.
 	Codebooks int `yaml:"codebooks"`
-	// VoicePitchHz is the synthesised model voice's pitch. Default 210 Hz.
-	VoicePitchHz float64 `yaml:"voice_pitch_hz"`
-	// Answers are spoken when the input script has no scripted reply.
-	Answers []string `yaml:"answers"`
+	// VoiceConfig: voice_pitch_hz and answers, shared with native.realtime.
+	VoiceConfig `yaml:",inline"`
 }
 
 // Duplex defaults. Sources are on the fields above.
@@ -123,8 +117,7 @@ func DuplexDefaults() *DuplexConfig {
 		VADMarginDB:            DefaultDuplexVADMarginDB,
 		VADMinDBFS:             DefaultDuplexVADMinDBFS,
 		Codebooks:              DefaultDuplexCodebooks,
-		VoicePitchHz:           DefaultVoicePitchHz,
-		Answers:                defaultAnswers(),
+		VoiceConfig:            voiceDefaults(),
 	}
 }
 
@@ -158,19 +151,9 @@ func (c *DuplexConfig) Validate() error {
 			return fieldErr(fmt.Sprintf("backchannel_words[%d]", i), w, "has no letters")
 		}
 	}
-	return validateVoice(c.VoicePitchHz, c.Answers)
+	return c.VoiceConfig.validate()
 }
 
 func probability(p float64) bool { return p >= 0 && p <= 1 }
 
 var _ pipeline.Validator = (*DuplexConfig)(nil)
-
-// Provision builds the voice once for every session of the architecture.
-func (c *DuplexConfig) Provision() error {
-	s, err := audio.NewSynth(audio.SynthConfig{PitchHz: c.VoicePitchHz, Seed: 1})
-	if err != nil {
-		return &pipeline.FieldError{Field: "voice_pitch_hz", Value: fmt.Sprint(c.VoicePitchHz), Reason: err.Error()}
-	}
-	c.voice = newVoice(s)
-	return nil
-}

@@ -76,12 +76,7 @@ func (a *rtAnswer) tokensFor(k int) int64 {
 
 // NewRealtime builds a native.realtime stage for one session.
 func NewRealtime(cfg *RealtimeConfig) pipeline.Stage {
-	v, err := cfg.voice, error(nil)
-	if v == nil { // built without Prepare (tests): a voice of its own
-		var synth *audio.Synth
-		synth, err = audio.NewSynth(audio.SynthConfig{PitchHz: cfg.VoicePitchHz, Seed: 1})
-		v = newVoice(synth)
-	}
+	v, err := cfg.sessionVoice()
 	if err != nil {
 		// Validate has checked the pitch; the synthesiser's other fields
 		// take defaults.

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
-	"github.com/voicesim/voicesim/pipeline/audio"
 )
 
 // RealtimeConfig configures native.realtime, a turn-based speech-to-speech
@@ -24,9 +23,6 @@ import (
 // draws hit the floor, so 200 turns see it about once or twice), plus a
 // 20 ms decoder delay.
 type RealtimeConfig struct {
-	// voice is built once by Provision and shared by every session.
-	voice *voice
-
 	// CodecFrame is how much user audio the audio encoder consumes per
 	// step. Default 20 ms: the Realtime API's own audio chunking; GPT-4o's
 	// internal tokenizer frame is unpublished (assumption).
@@ -59,13 +55,8 @@ type RealtimeConfig struct {
 	// being out of the codec decoder. Default 20 ms, one output frame
 	// (assumption: GPT-4o's decoder is unpublished).
 	DecoderDelay pipeline.Latency `yaml:"decoder_delay"`
-	// VoicePitchHz is the synthesised assistant voice's pitch. Default
-	// 210 Hz, a higher voice than the synthesiser's 120 Hz default user.
-	VoicePitchHz float64 `yaml:"voice_pitch_hz"`
-	// Answers are spoken when the input script has no scripted reply to
-	// the user's transcript; one is drawn per turn from the session's
-	// random source. Default: a small built-in bank.
-	Answers []string `yaml:"answers"`
+	// VoiceConfig: voice_pitch_hz and answers, shared with native.duplex.
+	VoiceConfig `yaml:",inline"`
 }
 
 // Realtime defaults. Sources are on the fields above.
@@ -77,7 +68,6 @@ const (
 	DefaultRealtimeTTFA                = "{p50: 300ms, p95: 380ms, floor: 212ms}"
 	DefaultRealtimeEncoderDelay        = "20ms"
 	DefaultRealtimeDecoderDelay        = "20ms"
-	DefaultVoicePitchHz                = 210
 )
 
 // RealtimeDefaults returns native.realtime's default config.
@@ -90,8 +80,7 @@ func RealtimeDefaults() *RealtimeConfig {
 		TTFA:                mustLatency(DefaultRealtimeTTFA),
 		TokensPerSecond:     DefaultRealtimeTokensPerSecond,
 		DecoderDelay:        mustLatency(DefaultRealtimeDecoderDelay),
-		VoicePitchHz:        DefaultVoicePitchHz,
-		Answers:             defaultAnswers(),
+		VoiceConfig:         voiceDefaults(),
 	}
 }
 
@@ -107,26 +96,7 @@ func (c *RealtimeConfig) Validate() error {
 	case !(c.TokensPerSecond > 0 && c.TokensPerSecond <= 1e6):
 		return fieldErr("tokens_per_second", c.TokensPerSecond, "must be in (0, 1e6] tokens per second")
 	}
-	if err := validateVoice(c.VoicePitchHz, c.Answers); err != nil {
-		return err
-	}
-	return nil
-}
-
-// validateVoice checks the fields both stages share.
-func validateVoice(pitch float64, answers []string) error {
-	if !(pitch >= 50 && pitch <= 500) {
-		return fieldErr("voice_pitch_hz", pitch, "must be in [50, 500] Hz")
-	}
-	if len(answers) == 0 {
-		return fieldErr("answers", "[]", "needs at least one answer")
-	}
-	for i, a := range answers {
-		if a == "" {
-			return fieldErr(fmt.Sprintf("answers[%d]", i), a, "must not be empty")
-		}
-	}
-	return nil
+	return c.VoiceConfig.validate()
 }
 
 func fieldErr(field string, value any, reason string) error {
@@ -134,17 +104,6 @@ func fieldErr(field string, value any, reason string) error {
 }
 
 var _ pipeline.Validator = (*RealtimeConfig)(nil)
-
-// Provision builds the voice once for every session of the architecture,
-// with a cache: runs of a scenario repeat the same answers.
-func (c *RealtimeConfig) Provision() error {
-	s, err := audio.NewSynth(audio.SynthConfig{PitchHz: c.VoicePitchHz, Seed: 1})
-	if err != nil {
-		return &pipeline.FieldError{Field: "voice_pitch_hz", Value: fmt.Sprint(c.VoicePitchHz), Reason: err.Error()}
-	}
-	c.voice = newVoice(s)
-	return nil
-}
 
 // speechCacheEntries bounds each voice's cache of synthesised answers.
 const speechCacheEntries = 512
