@@ -79,7 +79,7 @@ func (c *Conn) WriteLoop() {
 		select {
 		case m := <-c.send:
 			if m.kind == websocket.CloseMessage {
-				c.closeWith(m.data)
+				c.closeWith(m.data, true)
 				return
 			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
@@ -146,17 +146,26 @@ func (c *Conn) CloseAfterQueue(code int, reason string) {
 	}
 }
 
-// CloseNow sends a close frame at once, ahead of anything queued.
-func (c *Conn) CloseNow(code int, reason string) { c.closeWith(CloseData(code, reason)) }
+// CloseNow sends a close frame ahead of anything queued, without waiting:
+// the writer may be stuck mid-write to this very client, and the caller is
+// usually a session's clock, shared with other sessions.
+func (c *Conn) CloseNow(code int, reason string) { c.closeWith(CloseData(code, reason), false) }
 
-func (c *Conn) closeWith(data []byte) {
+// closeWith sends the close frame, from the caller's goroutine if sync (the
+// writer's own), else from a goroutine of its own.
+func (c *Conn) closeWith(data []byte, sync bool) {
 	c.closeOnce.Do(func() {
 		code, _ := parseClose(data)
 		c.closeCode.Store(int32(code))
 		close(c.closing)
-		_ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(c.opts.WriteWait))
+		write := func() { _ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(c.opts.WriteWait)) }
+		if sync {
+			write()
+		} else {
+			go write()
+		}
 		// Give the client CloseGrace to answer, then drop the connection,
-		// which also ends a reader still waiting.
+		// which also ends a reader still waiting and a stuck write.
 		time.AfterFunc(c.opts.CloseGrace, func() { _ = c.ws.Close() })
 	})
 }
