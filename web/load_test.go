@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ import (
 //	VOICESIM_LOAD_CLIENTS=100,500 (default 100)
 //	VOICESIM_LOAD_URL=ws://127.0.0.1:8080/ws to load a separate server
 //	  (then CPU and memory are the clients' only)
+//	VOICESIM_LOAD_TRACE=FILE, VOICESIM_LOAD_HEAP=FILE: a runtime trace
+//	  (3 s) and a heap profile, taken 30 s in
 //
 // Clients and server share the process (and its CPU) unless
 // VOICESIM_LOAD_URL is set. A benchmark, not a test: nothing is asserted
@@ -115,6 +118,12 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			mu.Unlock()
 		}
 	}()
+	if path := os.Getenv("VOICESIM_LOAD_TRACE"); path != "" {
+		go traceWindow(b, path, stop)
+	}
+	if path := os.Getenv("VOICESIM_LOAD_HEAP"); path != "" {
+		go heapAt(b, path, stop)
+	}
 	clients := pace.New(0)
 	cpu0, wall0 := cpuTime(), time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -183,6 +192,52 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
 	b.Logf("%d clients over %v: %.2f CPU cores (of %d), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
 		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
+}
+
+// traceWindow writes a three-second runtime trace to path, taken half a
+// minute in, when every client is live (VOICESIM_LOAD_TRACE; read it with
+// go tool trace, for instance -pprof=sched).
+func traceWindow(b *testing.B, path string, stop <-chan struct{}) {
+	select {
+	case <-stop:
+		return
+	case <-time.After(30 * time.Second):
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Errorf("trace: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := trace.Start(f); err != nil {
+		b.Errorf("trace: %v", err)
+		return
+	}
+	select {
+	case <-stop:
+	case <-time.After(3 * time.Second):
+	}
+	trace.Stop()
+}
+
+// heapAt writes a heap profile to path half a minute in, when every client
+// is live (VOICESIM_LOAD_HEAP; read it with go tool pprof
+// -sample_index=inuse_space).
+func heapAt(b *testing.B, path string, stop <-chan struct{}) {
+	select {
+	case <-stop:
+		return
+	case <-time.After(30 * time.Second):
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Errorf("heap profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Errorf("heap profile: %v", err)
+	}
 }
 
 // quantile returns the p-quantile of sorted values.
