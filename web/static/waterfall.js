@@ -48,7 +48,9 @@ export class Waterfall {
         break;
     }
     const l = this.live;
-    if (!l || m.response !== l.response) return;
+    // Once the final breakdown is drawn, later marks of its response (the
+    // end of playback, say) change nothing here.
+    if (!l || l.final || m.response !== l.response) return;
     if (!l.marks.has(m.name)) l.marks.set(m.name, m.stream_ms);
     if (m.name === 'client.first_played') l.done = true;
     this.drawLive();
