@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +85,30 @@ func browser(t *testing.T, wav string) context.Context {
 	t.Cleanup(cancel2)
 	ctx, cancel3 := context.WithTimeout(ctx, 45*time.Second)
 	t.Cleanup(cancel3)
+	// An uncaught error or console.error in the page fails the test, even
+	// when what it broke is not what the test looks at.
+	var mu sync.Mutex
+	var pageErrs []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" {
+				mu.Lock()
+				pageErrs = append(pageErrs, m.String()+" ("+m.URL+")")
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range pageErrs {
+			t.Errorf("the page logged an error: %s", e)
+		}
+	})
 	return ctx
 }
 
