@@ -7,7 +7,7 @@ BIN     := bin/voicesim
 PKGS    := ./...
 ARGS    ?=
 
-.PHONY: all build run demo test vet fmt-check chromium bench load demo-png fuzz assets clean
+.PHONY: all build run demo test vet fmt-check chromium firefox bench load demo-png fuzz assets clean
 
 all: build
 
@@ -24,7 +24,7 @@ run:
 demo:
 	$(GO) run ./cmd/voicesim demo $(ARGS)
 
-test: fmt-check vet chromium
+test: fmt-check vet chromium firefox
 	$(GO) test -race -count=1 $(PKGS)
 
 # The browser tests (web/browser_test.go) drive headless Chromium. Install it
@@ -37,6 +37,20 @@ chromium:
 			apt-get update -qq && apt-get install -y -qq chromium; \
 		else \
 			echo "the browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chrome"; \
+			exit 1; \
+		fi; }
+
+# The Firefox tests (web/firefox_test.go) drive headless Firefox over
+# WebDriver BiDi, its audio going to a PulseAudio null sink. Install both
+# when missing and root (apt), else say what to install.
+firefox:
+	@{ [ -n "$$FIREFOX" ] || command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1; } && \
+	command -v pulseaudio >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing firefox-esr and pulseaudio for the Firefox tests"; \
+			apt-get update -qq && apt-get install -y -qq firefox-esr pulseaudio; \
+		else \
+			echo "the Firefox tests need Firefox and PulseAudio: install them (sudo apt-get install firefox-esr pulseaudio) or set FIREFOX=/path/to/firefox"; \
 			exit 1; \
 		fi; }
 
