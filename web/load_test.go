@@ -125,7 +125,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		go heapAt(b, path, stop)
 	}
 	clients := pace.New(0)
-	cpu0, wall0 := cpuTime(), time.Now()
+	cpu0, wall0, steal0 := cpuTime(), time.Now(), stealTime()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var err error
@@ -151,7 +151,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			},
 		})
 	})
-	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	cpu, wall, steal := cpuTime()-cpu0, time.Since(wall0), stealTime()-steal0
 	close(stop)
 	<-sampled
 	if err != nil {
@@ -161,6 +161,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	q := func(p float64) float64 { return quantile(errs, p) }
 	b.ReportMetric(float64(n), "clients")
 	b.ReportMetric(float64(cpu)/float64(wall), "cpu-cores")
+	b.ReportMetric(float64(steal)/float64(wall), "steal-cores")
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "heap-inuse-MiB")
 	b.ReportMetric(q(0.5), "err-p50-ms")
@@ -190,8 +191,8 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	}
 	b.Logf("%d clients: timers fired late by: %s", n, pacing)
 	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
-	b.Logf("%d clients over %v: %.2f CPU cores (of %d), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
-		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
+	b.Logf("%d clients over %v: %.2f CPU cores (of %d; the host took %.2f), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
+		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), float64(steal)/float64(wall), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
 }
 
 // traceWindow writes a three-second runtime trace to path, taken half a
@@ -255,6 +256,26 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stealTime is the CPU time the hypervisor gave to others while this
+// machine's CPUs wanted it (the steal column of /proc/stat, all CPUs): on
+// a virtual machine, the noise in the figures. Zero where not known.
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // peakRSS is the process's peak resident set, in bytes (Linux reports
