@@ -167,6 +167,8 @@ function begin(sess, started) {
   const ctx = sess.ctx;
   const track = sess.media.getAudioTracks()[0];
   const settings = track.getSettings ? track.getSettings() : {};
+  // Firefox reports no input latency: there it counts as zero (see
+  // PROTOCOL.md, Clocks).
   sess.inLat = typeof settings.latency === 'number' ? settings.latency : 0;
   sess.outLat = ctx.outputLatency || ctx.baseLatency || 0;
   const playCfg = (started.client_stages || []).find((c) => c.stage.startsWith('playout.'));
