@@ -3,8 +3,9 @@ package pipeline
 import "time"
 
 // Clock is the session's only source of time. Instants are offsets from the
-// session's start, so a virtual run and a wall-clock run of the same script
-// produce timelines in the same units.
+// session's start. Headless runs step a VirtualClock as fast as the CPU
+// allows; live sessions run the same VirtualClock paced by the wall clock
+// (package pace), so both produce timelines in the same units.
 //
 // Stage code never sleeps and never starts goroutines to wait: every delay is
 // an event scheduled on the clock. Callbacks run on the session's goroutine,
@@ -47,8 +48,7 @@ type event struct {
 	scope ResponseID
 
 	cancelled bool
-	clock     Clock
-	wall      *time.Timer
+	clock     *VirtualClock
 }
 
 // fire runs the event's callback, through the session when it has one.
@@ -77,12 +77,7 @@ func (t Timer) Stop() bool {
 		return false
 	}
 	t.e.cancelled = true
-	switch c := t.e.clock.(type) {
-	case *VirtualClock:
-		c.remove(t.e)
-	case *WallClock:
-		c.stop(t.e)
-	}
+	t.e.clock.remove(t.e)
 	return true
 }
 

@@ -13,8 +13,8 @@ import (
 // queued and delivered in order at the current instant (system frames first),
 // and everything that takes time is an event on the clock.
 //
-// A Session is not safe for concurrent use. Under a WallClock, call its
-// methods only from callbacks run by the clock's Loop (see WallClock.Post).
+// A Session is not safe for concurrent use. Paced in real time (package
+// pace), call its methods only under its lane's lock (Lane.Do).
 type Session struct {
 	clock    Clock
 	rng      *rand.Rand

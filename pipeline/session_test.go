@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
-	"go.uber.org/zap/zaptest"
 )
 
 func runChain(t testing.TB, l chainLatencies, seed uint64, observe func(string, pipeline.Frame, pipeline.Direction)) *pipeline.Session {
@@ -289,71 +287,6 @@ func TestVirtualClockStop(t *testing.T) {
 	}
 	if vc.Now() != 3*time.Second {
 		t.Errorf("now = %v; want 3s", vc.Now())
-	}
-}
-
-// TestWallClockRunsSameStages runs the test cascade in real time with short
-// latencies and checks order and marks (timing bounds belong to benchmarks).
-func TestWallClockRunsSameStages(t *testing.T) {
-	c := pipeline.Const
-	l := chainLatencies{
-		up: c(2 * time.Millisecond), endpoint: c(30 * time.Millisecond), stt: c(5 * time.Millisecond),
-		llm: c(5 * time.Millisecond), agg: c(2 * time.Millisecond), ttfb: c(3 * time.Millisecond),
-		down: c(2 * time.Millisecond), buffer: 5 * time.Millisecond, frames: 5,
-	}
-	wc := pipeline.NewWallClock(64)
-	s := pipeline.NewSession(pipeline.Options{Clock: wc, Logger: zaptest.NewLogger(t)}, buildChain(l)...)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	loopDone := make(chan struct{})
-	go func() { wc.Loop(ctx); close(loopDone) }()
-	wc.Post(func() {
-		s.Start()
-		(&script{s: s, turn: 0, start: 0, end: 100 * time.Millisecond}).schedule()
-	})
-	// Wait until the player has finished, polled on the loop goroutine.
-	done := make(chan []pipeline.Mark, 1)
-	var poll func()
-	poll = func() {
-		if _, ok := s.Timeline().First(pipeline.MarkClientPlayedEnd, 1); ok && s.Pending() == 0 {
-			done <- s.Timeline().Sorted()
-			return
-		}
-		s.AfterFunc(5*time.Millisecond, poll)
-	}
-	wc.Post(poll)
-	var marks []pipeline.Mark
-	select {
-	case marks = <-done:
-	case <-ctx.Done():
-		t.Fatal("wall-clock session did not finish")
-	}
-	cancel()
-	<-loopDone
-	var names []string
-	for _, m := range marks {
-		if m.Turn < 0 {
-			names = append(names, m.Name)
-		}
-	}
-	want := []string{
-		pipeline.MarkServerSpeechEnd, pipeline.MarkTurnEnd, pipeline.MarkSTTFinal, pipeline.MarkLLMRequest,
-		pipeline.MarkLLMFirstToken, "agg.out", pipeline.MarkTTSRequest, pipeline.MarkTTSFirstAudio,
-		pipeline.MarkClientFirstAudio, pipeline.MarkClientFirstPlayed, pipeline.MarkClientPlayedEnd,
-	}
-	if !slices.Equal(names, want) {
-		t.Errorf("marks in order %v; want %v", names, want)
-	}
-	turns := s.Timeline().Turns()
-	if len(turns) != 1 || !turns[0].Answered {
-		t.Fatalf("turns = %+v; want one answered turn", turns)
-	}
-	v2v := turns[0].Values[pipeline.MetricVoiceToVoice]
-	if floor := 49 * time.Millisecond; v2v < floor {
-		t.Errorf("voice_to_voice %v is below the configured sum %v: the wall clock ran early", v2v, floor)
-	}
-	if turns[0].BreakdownSum() != v2v {
-		t.Errorf("breakdown sums to %v; want %v", turns[0].BreakdownSum(), v2v)
 	}
 }
 

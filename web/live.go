@@ -24,10 +24,10 @@ import (
 // lane's lock keeps the pipeline single-threaded, so stages see the world
 // they see under the virtual clock.
 //
-// Why not pipeline.WallClock: it schedules each timer from the real time
-// its parent callback ran, so lateness accumulates along every chain of
-// timers (an LLM streaming eight tokens to the first sentence added ~6 ms
-// to a turn); see package pace. What leaves the server late shows in the
+// Why not real timers per event: each would be scheduled from the real time
+// its parent callback ran, so lateness would accumulate along every chain
+// of timers (an LLM streaming eight tokens to the first sentence added
+// ~6 ms to a turn); see package pace. What leaves the server late shows in the
 // client's own reports (network_down, playout).
 //
 // Why input runs on the reader's goroutine rather than being posted to the
