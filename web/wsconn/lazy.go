@@ -29,23 +29,25 @@ type lazyConn struct {
 	rd, wd time.Time // what c holds
 }
 
-func (c *lazyConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keep(c.rd, t) {
-		return nil
-	}
-	c.rd = t
-	return c.Conn.SetReadDeadline(t)
-}
+func (c *lazyConn) SetReadDeadline(t time.Time) error  { return c.move(true, t) }
+func (c *lazyConn) SetWriteDeadline(t time.Time) error { return c.move(false, t) }
 
-func (c *lazyConn) SetWriteDeadline(t time.Time) error {
+// move sets the read or the write deadline to t, unless the one held may
+// stand for it.
+func (c *lazyConn) move(read bool, t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keep(c.wd, t) {
+	held := &c.wd
+	if read {
+		held = &c.rd
+	}
+	if c.keep(*held, t) {
 		return nil
 	}
-	c.wd = t
+	*held = t
+	if read {
+		return c.Conn.SetReadDeadline(t)
+	}
 	return c.Conn.SetWriteDeadline(t)
 }
 
