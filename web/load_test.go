@@ -118,11 +118,12 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			mu.Unlock()
 		}
 	}()
+	var profiles sync.WaitGroup // done before the benchmark returns
 	if path := os.Getenv("VOICESIM_LOAD_TRACE"); path != "" {
-		go traceWindow(b, path, stop)
+		profiles.Go(func() { atFullLoad(b, path, stop, traceWindow(stop)) })
 	}
 	if path := os.Getenv("VOICESIM_LOAD_HEAP"); path != "" {
-		go heapAt(b, path, stop)
+		profiles.Go(func() { atFullLoad(b, path, stop, heapProfile) })
 	}
 	clients := pace.New(0)
 	cpu0, wall0, steal0 := cpuTime(), time.Now(), stealTime()
@@ -154,6 +155,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	cpu, wall, steal := cpuTime()-cpu0, time.Since(wall0), stealTime()-steal0
 	close(stop)
 	<-sampled
+	profiles.Wait()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -195,51 +197,46 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), float64(steal)/float64(wall), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
 }
 
-// traceWindow writes a three-second runtime trace to path, taken half a
-// minute in, when every client is live (VOICESIM_LOAD_TRACE; read it with
-// go tool trace, for instance -pprof=sched).
-func traceWindow(b *testing.B, path string, stop <-chan struct{}) {
+// atFullLoad waits half a minute, when every client is live, then writes
+// to a new file at path with write, unless stop comes first.
+func atFullLoad(b *testing.B, path string, stop <-chan struct{}, write func(*os.File) error) {
 	select {
 	case <-stop:
 		return
 	case <-time.After(30 * time.Second):
 	}
 	f, err := os.Create(path)
+	if err == nil {
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
-		b.Errorf("trace: %v", err)
-		return
+		b.Errorf("%s: %v", path, err)
 	}
-	defer f.Close()
-	if err := trace.Start(f); err != nil {
-		b.Errorf("trace: %v", err)
-		return
-	}
-	select {
-	case <-stop:
-	case <-time.After(3 * time.Second):
-	}
-	trace.Stop()
 }
 
-// heapAt writes a heap profile to path half a minute in, when every client
-// is live (VOICESIM_LOAD_HEAP; read it with go tool pprof
-// -sample_index=inuse_space).
-func heapAt(b *testing.B, path string, stop <-chan struct{}) {
-	select {
-	case <-stop:
-		return
-	case <-time.After(30 * time.Second):
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		b.Errorf("heap profile: %v", err)
-		return
-	}
-	defer f.Close()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Errorf("heap profile: %v", err)
+// traceWindow is a three-second runtime trace at full load
+// (VOICESIM_LOAD_TRACE; read it with go tool trace, for instance
+// -pprof=sched).
+func traceWindow(stop <-chan struct{}) func(*os.File) error {
+	return func(f *os.File) error {
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+		case <-time.After(3 * time.Second):
+		}
+		trace.Stop()
+		return nil
 	}
 }
+
+// heapProfile is a heap profile at full load (VOICESIM_LOAD_HEAP; read it
+// with go tool pprof -sample_index=inuse_space).
+func heapProfile(f *os.File) error { return pprof.Lookup("heap").WriteTo(f, 0) }
 
 // quantile returns the p-quantile of sorted values.
 func quantile(sorted []float64, p float64) float64 {
