@@ -16,23 +16,30 @@ import (
 	"github.com/voicesim/voicesim/web"
 )
 
-// chromium finds a Chromium to drive. Without one the browser tests skip,
-// except in CI, where a missing browser is a broken setup (make test
-// installs it).
+// chromium finds a Chromium to drive (see findBrowser).
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
+	return findBrowser(t, "CHROMIUM", "apt-get install -y chromium",
+		"chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+}
+
+// findBrowser returns the binary named by the environment variable env, or
+// the first of names on the PATH. Without one the test skips, except in
+// CI, where a missing browser is a broken setup (make test installs it).
+func findBrowser(t *testing.T, env, install string, names ...string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium binary found (install it: apt-get install -y chromium)")
+		t.Fatalf("no %s binary found (install it: %s)", names[0], install)
 	}
-	t.Skip("no chromium binary found; install chromium to run the browser tests")
+	t.Skipf("no %s binary found; %s to run this browser test", names[0], install)
 	return ""
 }
 

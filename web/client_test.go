@@ -21,6 +21,12 @@ import (
 // newServer starts a test server with cfg.
 func newServer(t *testing.T, cfg web.Config) (*web.Server, *httptest.Server) {
 	t.Helper()
+	return newServerWith(t, cfg, func(h http.Handler) http.Handler { return h })
+}
+
+// newServerWith is newServer with the server's handler wrapped by wrap.
+func newServerWith(t *testing.T, cfg web.Config, wrap func(http.Handler) http.Handler) (*web.Server, *httptest.Server) {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = zaptest.NewLogger(t)
 	}
@@ -28,7 +34,7 @@ func newServer(t *testing.T, cfg web.Config) (*web.Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewServer(wrap(srv))
 	t.Cleanup(func() {
 		// Sessions end (and stop logging) before the test does.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

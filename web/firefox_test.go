@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/web"
-	"go.uber.org/zap/zaptest"
 )
 
 // The demo page in Firefox, driven over WebDriver BiDi, the W3C protocol
@@ -32,23 +30,10 @@ import (
 // worklet, resampling, the socket, the playout worklet, the waterfall — is
 // the page's own code running in Firefox.
 
-// firefox finds a Firefox to drive. Without one the test skips, except in
-// CI, where a missing browser is a broken setup (make test installs it).
+// firefox finds a Firefox to drive (see findBrowser).
 func firefox(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("FIREFOX"); p != "" {
-		return p
-	}
-	for _, name := range []string{"firefox-esr", "firefox"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no firefox binary found (install it: apt-get install -y firefox-esr)")
-	}
-	t.Skip("no firefox binary found; install firefox-esr to run the Firefox test")
-	return ""
+	return findBrowser(t, "FIREFOX", "apt-get install -y firefox-esr", "firefox-esr", "firefox")
 }
 
 // pulse starts a PulseAudio server of the test's own with a null sink and
@@ -303,21 +288,13 @@ type ffPage struct {
 func firefoxDemo(t *testing.T, wav, query string) *ffPage {
 	t.Helper()
 	b, tab := startFirefox(t)
-	srv, err := web.New(web.Config{Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/test/mic.wav", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, wav) })
-	mux.Handle("/", srv)
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		hs.Close()
+	// The page and the recording come from one origin: the demo, and the
+	// file its stand-in microphone plays.
+	_, hs := newServerWith(t, web.Config{}, func(srv http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/test/mic.wav", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, wav) })
+		mux.Handle("/", srv)
+		return mux
 	})
 	p := &ffPage{t: t, b: b, tab: tab}
 	if err := b.call("script.addPreloadScript", map[string]any{
