@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,7 +190,7 @@ func New(opts Options) (*Handler, error) {
 			return nil, errors.New("realtime: preset " + name + ": " + err.Error())
 		}
 	}
-	h.upgrader = websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10, CheckOrigin: h.checkOrigin,
+	h.upgrader = websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10, CheckOrigin: func(r *http.Request) bool { return wsconn.OriginAllowed(r, h.opts.AllowedOrigins) },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			h.log.Info("realtime upgrade refused", zap.Int("status", status), zap.Error(reason),
 				zap.String("origin", r.Header.Get("Origin")), zap.String("remote", r.RemoteAddr))
@@ -231,22 +230,6 @@ func (h *Handler) presetFor(model string) string {
 		}
 	}
 	return h.opts.DefaultPreset
-}
-
-// checkOrigin allows non-browser clients, the server's own host and the
-// configured origins.
-func (h *Handler) checkOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	for _, o := range h.opts.AllowedOrigins {
-		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
-			return true
-		}
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // handshake is what the upgrade request says about the client.
