@@ -261,8 +261,9 @@ func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOpti
 			if err != nil {
 				return nil, err
 			}
-			// Writes wait up to 10 s (remoteClient.write).
-			return wsconn.LazyDeadlines(c, time.Second), nil
+			// Writes never wait for the server (remoteClient says why);
+			// their deadline is 10 s (remoteClient.write).
+			return wsconn.LazyDeadlines(wsconn.NonBlocking(c, sendBacklog), time.Second), nil
 		}}
 	ws, _, err := dialer.DialContext(ctx, u, opt.Header)
 	if err != nil {

@@ -30,9 +30,14 @@ import (
 //
 // The mic's frames are written to the socket from its events, on the
 // scheduler's goroutine: a hand-off to a writer goroutine would add a
-// scheduling delay to every frame. A server that stops reading fills the
-// socket's buffer (minutes of audio) before a write blocks, and then the
-// write deadline ends the session.
+// scheduling delay to every frame. The socket never makes that goroutine
+// wait, which would stall every other client on it: what a full socket
+// does not take waits in a backlog (wsconn.NonBlocking), and a server that
+// lets sendBacklog pile up ends this session only.
+// sendBacklog bounds what a client keeps for a server that is not reading:
+// about three minutes of mic audio.
+const sendBacklog = 8 << 20
+
 type remoteClient struct {
 	ws    *websocket.Conn
 	p     *plan
