@@ -42,6 +42,9 @@ type Conn struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the writer has exited
 	closeCode atomic.Int32  // the close code sent (0: none yet)
+	// closeSent is closed once the close frame is written (or failed);
+	// Drop waits for it, so a close sent just before is not cut off.
+	closeSent chan struct{}
 }
 
 type msg struct {
@@ -54,7 +57,7 @@ type msg struct {
 // moves it on with every message it reads.
 func New(ws *websocket.Conn, log *zap.Logger, opts Options) *Conn {
 	c := &Conn{ws: ws, log: log, opts: opts, send: make(chan msg, opts.SendQueue),
-		closing: make(chan struct{}), done: make(chan struct{})}
+		closing: make(chan struct{}), done: make(chan struct{}), closeSent: make(chan struct{})}
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(opts.PongWait)) })
 	return c
 }
@@ -158,7 +161,10 @@ func (c *Conn) closeWith(data []byte, sync bool) {
 		code, _ := parseClose(data)
 		c.closeCode.Store(int32(code))
 		close(c.closing)
-		write := func() { _ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(c.opts.WriteWait)) }
+		write := func() {
+			_ = c.ws.WriteControl(websocket.CloseMessage, data, time.Now().Add(c.opts.WriteWait))
+			close(c.closeSent)
+		}
 		if sync {
 			write()
 		} else {
@@ -170,9 +176,22 @@ func (c *Conn) closeWith(data []byte, sync bool) {
 	})
 }
 
-// Drop closes the connection without a close frame: it is already broken.
+// Drop closes the connection without a close frame of its own: it is
+// already broken, or the close handshake is over. A close frame still being
+// written (CloseNow writes it from a goroutine) is waited for first, up to
+// WriteWait, so the client gets the reason rather than a bare EOF.
 func (c *Conn) Drop() {
-	c.closeOnce.Do(func() { close(c.closing) })
+	sending := true
+	c.closeOnce.Do(func() {
+		sending = false
+		close(c.closing)
+	})
+	if sending {
+		select {
+		case <-c.closeSent:
+		case <-time.After(c.opts.WriteWait):
+		}
+	}
 	_ = c.ws.Close()
 }
 
