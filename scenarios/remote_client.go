@@ -34,10 +34,6 @@ import (
 // wait, which would stall every other client on it: what a full socket
 // does not take waits in a backlog (wsconn.NonBlocking), and a server that
 // lets sendBacklog pile up ends this session only.
-// sendBacklog bounds what a client keeps for a server that is not reading:
-// about three minutes of mic audio.
-const sendBacklog = 8 << 20
-
 type remoteClient struct {
 	ws    *websocket.Conn
 	p     *plan
@@ -73,7 +69,11 @@ type remoteClient struct {
 // done (pipeline.Mic stops by itself after its tail).
 const micQuiet = 500 * time.Millisecond
 
-// quietCheck is how often the client looks for the mic's end.
+// sendBacklog bounds what a client keeps for a server that is not reading:
+// about three minutes of mic audio.
+const sendBacklog = 8 << 20
+
+// quietCheck is how often, at most, the client looks for the mic's end.
 const quietCheck = 50 * time.Millisecond
 
 func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched *pace.Scheduler) *remoteClient {
@@ -197,11 +197,13 @@ func (c *remoteClient) run(ctx context.Context) error {
 	return nil
 }
 
-// checkQuiet, an event every quietCheck, closes quiet once the mic is done
-// or a write has failed.
+// checkQuiet closes quiet once the mic is done (a failed write closes it
+// at once, in write). While the mic talks it looks again no sooner than
+// the mic could have gone quiet, rather than every quietCheck: about
+// eighteen lane fires a second fewer per client.
 func (c *remoteClient) checkQuiet() {
-	if c.writeErr == nil && c.vc.Now()-c.lastAudio <= micQuiet {
-		c.vc.AfterFunc(quietCheck, c.checkQuiet)
+	if c.vc.Now()-c.lastAudio <= micQuiet {
+		c.vc.AfterFunc(max(quietCheck, c.lastAudio+micQuiet-c.vc.Now()), c.checkQuiet)
 		return
 	}
 	c.closeQuiet()
@@ -333,6 +335,7 @@ func (c *remoteClient) write(kind int, b []byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := c.ws.WriteMessage(kind, b); err != nil {
 		c.writeErr = fmt.Errorf("send to server: %w", err)
+		c.closeQuiet() // run stops waiting for the mic at once
 	}
 	return c.writeErr
 }
