@@ -6,13 +6,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// conn is a Realtime session's WebSocket (see package wsconn): every event
-// is a JSON text message.
-type conn struct {
-	*wsconn.Conn
-}
-
-func newConn(ws *websocket.Conn, log *zap.Logger, lim Limits) *conn {
-	return &conn{wsconn.New(ws, log, wsconn.Options{WriteWait: lim.WriteWait, PongWait: lim.PongWait,
-		CloseGrace: lim.CloseGrace, SendQueue: lim.SendQueue, SlowReason: "client too slow: " + codeSlowClient})}
+// newConn wraps a Realtime session's WebSocket (see package wsconn): every
+// event is a JSON text message.
+func newConn(ws *websocket.Conn, log *zap.Logger, lim Limits) *wsconn.Conn {
+	return wsconn.New(ws, log, wsconn.Options{WriteWait: lim.WriteWait, PongWait: lim.PongWait,
+		CloseGrace: lim.CloseGrace, SendQueue: lim.SendQueue, SlowReason: "client too slow: " + codeSlowClient})
 }

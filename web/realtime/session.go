@@ -15,6 +15,7 @@ import (
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
+	"github.com/voicesim/voicesim/web/wsconn"
 	"go.uber.org/zap"
 )
 
@@ -26,7 +27,7 @@ type session struct {
 	h       *Handler
 	id      string
 	log     *zap.Logger
-	c       *conn
+	c       *wsconn.Conn
 	d       dialect
 	preset  *catalog.Preset
 	network string
@@ -86,7 +87,7 @@ type resp struct {
 
 func (r *resp) sentMs() int64 { return int64(r.samples) * 1000 / pipeline.SampleRate }
 
-func newSession(h *Handler, id string, log *zap.Logger, c *conn, d dialect, model string, p *catalog.Preset, network string, seed uint64) *session {
+func newSession(h *Handler, id string, log *zap.Logger, c *wsconn.Conn, d dialect, model string, p *catalog.Preset, network string, seed uint64) *session {
 	s := &session{h: h, id: id, log: log, c: c, d: d, preset: p, network: network, seed: seed,
 		created: time.Now(), byID: map[string]*convItem{}}
 	if model == "" {
