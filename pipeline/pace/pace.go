@@ -72,7 +72,6 @@ func (s *Scheduler) since() time.Duration { return time.Since(s.epoch) }
 type Lane struct {
 	sh      *shard
 	zero    time.Duration // the lane's time zero, since the scheduler's epoch
-	start   time.Time
 	onPanic func(any)
 
 	mu      sync.Mutex
@@ -103,8 +102,7 @@ func (s *Scheduler) NewLane(onPanic func(any)) *Lane {
 		sh.startLocked()
 	}
 	s.mu.Unlock()
-	now := time.Now()
-	return &Lane{sh: sh, zero: now.Sub(s.epoch), start: now, onPanic: onPanic,
+	return &Lane{sh: sh, zero: s.since(), onPanic: onPanic,
 		vc: pipeline.NewVirtualClock(), key: never, index: -1}
 }
 
@@ -114,7 +112,7 @@ func (l *Lane) Clock() *pipeline.VirtualClock { return l.vc }
 
 // Now returns the wall-clock time since the lane began. It is safe from any
 // goroutine; the clock's own time is Clock().Now(), inside the lane.
-func (l *Lane) Now() time.Duration { return time.Since(l.start) }
+func (l *Lane) Now() time.Duration { return l.sh.s.since() - l.zero }
 
 // Do runs f inside the lane, after every event due by now. It reports false
 // once the lane has stopped. A panic in f stops the lane and is passed on to
