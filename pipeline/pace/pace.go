@@ -11,15 +11,22 @@
 // chain of events. Lateness shows only where a lane meets the outside world
 // (a socket write, a read stamped with the wall clock).
 //
-// On Linux a shard sleeps on a timerfd read through Go's netpoller, with a
-// runtime read deadline at the same instant: the timerfd wakes an idle
-// process within tens of microseconds (Go's own timers, when every thread
-// is parked in epoll, wake on millisecond boundaries, ~0.6 ms late at the
-// median), and the deadline, checked whenever the scheduler runs, wakes a
-// busy one. Elsewhere a shard sleeps on a time.Timer.
+// A lane may also watch one descriptor (Lane.Watch): its shard then reads
+// the lane's socket in the same wakeups that fire timers, so a server with
+// hundreds of connections has no goroutine per connection to schedule —
+// under load, those hand-offs, not the work, made the timing tail.
+//
+// On Linux a shard sleeps on an epoll set holding a timerfd and the
+// watched sockets, polled through Go's netpoller, with a runtime read
+// deadline at the timer's instant: the timerfd wakes an idle process within
+// tens of microseconds (Go's own timers, when every thread is parked in
+// epoll, wake on millisecond boundaries, ~0.6 ms late at the median), and
+// the deadline, checked whenever the scheduler runs, wakes a busy one.
+// Elsewhere a shard sleeps on a time.Timer and watches nothing.
 package pace
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -79,8 +86,10 @@ type Lane struct {
 	stopped bool
 
 	// Under sh.mu.
-	key   time.Duration // when the shard must fire the lane, since epoch
-	index int           // in the shard's heap; -1 when not queued
+	key     time.Duration // when the shard must fire the lane, since epoch
+	index   int           // in the shard's heap; -1 when not queued
+	fd      int32         // the descriptor watched; -1: none
+	onReady func()
 }
 
 // NewLane starts a lane at time zero on the least loaded shard. onPanic, if
@@ -103,7 +112,7 @@ func (s *Scheduler) NewLane(onPanic func(any)) *Lane {
 	}
 	s.mu.Unlock()
 	return &Lane{sh: sh, zero: s.since(), onPanic: onPanic,
-		vc: pipeline.NewVirtualClock(), key: never, index: -1}
+		vc: pipeline.NewVirtualClock(), key: never, index: -1, fd: -1}
 }
 
 // Clock returns the lane's clock. It must only be used from the lane's
@@ -162,6 +171,54 @@ func (l *Lane) Stopped() bool {
 	return l.stopped
 }
 
+// ErrWatchUnsupported: the lane's shard cannot watch descriptors (not
+// Linux, or no epoll); read on a goroutine instead.
+var ErrWatchUnsupported = errors.New("pace: watching descriptors is not supported here")
+
+// errWakerClosed: the shard's waker closed under a Watch (the lane
+// stopped meanwhile).
+var errWakerClosed = errors.New("pace: lane stopped")
+
+// Watch has ready called inside the lane — on the shard's goroutine, with
+// the lane locked, after the events due — whenever fd has bytes to read or
+// its peer has hung up, until Unwatch or Stop. The watch is
+// level-triggered: ready should read until the socket would block, or
+// Unwatch, or it is called again at once. So a shard reads its lanes'
+// sockets in the same wakeups that fire their timers, with no goroutine
+// per connection to schedule. A lane watches one descriptor at a time;
+// the caller keeps it open until Unwatch or Stop has returned.
+func (l *Lane) Watch(fd int, ready func()) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return errWakerClosed
+	}
+	sh := l.sh
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if l.fd >= 0 {
+		return fmt.Errorf("pace: lane already watches descriptor %d", l.fd)
+	}
+	if err := sh.w.watch(fd); err != nil {
+		return err
+	}
+	if sh.watched == nil {
+		sh.watched = map[int32]*Lane{}
+	}
+	l.fd, l.onReady = int32(fd), ready
+	sh.watched[l.fd] = l
+	return nil
+}
+
+// Unwatch stops watching the lane's descriptor: once it returns, ready is
+// not called again. It may be called from ready itself, from any
+// goroutine, and more than once.
+func (l *Lane) Unwatch() {
+	l.sh.mu.Lock()
+	defer l.sh.mu.Unlock()
+	l.sh.unwatchLocked(l)
+}
+
 // requeueLocked tells the shard when the lane next needs firing. The
 // lane's lock is held.
 func (l *Lane) requeueLocked() {
@@ -170,12 +227,23 @@ func (l *Lane) requeueLocked() {
 	}
 }
 
-// fire runs the lane's events due by now, on the shard's goroutine.
-func (l *Lane) fire() {
+// fire runs the lane's events due by now, on the shard's goroutine; with
+// input, it then calls the lane's ready for its watched descriptor.
+func (l *Lane) fire(input bool) {
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
 		return
+	}
+	var ready func()
+	if input {
+		l.sh.mu.Lock()
+		ready = l.onReady
+		l.sh.mu.Unlock()
+		if ready == nil {
+			l.mu.Unlock()
+			return // unwatched since the shard looked
+		}
 	}
 	panicked := false
 	func() {
@@ -189,10 +257,13 @@ func (l *Lane) fire() {
 			}
 		}()
 		now := l.Now()
-		if next, ok := l.vc.Next(); ok {
+		if next, ok := l.vc.Next(); ok && !input {
 			l.sh.s.late.add(now - next)
 		}
 		l.vc.RunUntil(now)
+		if ready != nil {
+			ready()
+		}
 		l.requeueLocked()
 	}()
 	l.mu.Unlock()
@@ -208,10 +279,11 @@ type shard struct {
 	s     *Scheduler
 	lanes int // under s.mu
 
-	mu    sync.Mutex
-	heap  laneHeap
-	armed time.Duration // the instant the waker is set for (never: unset)
-	w     waker
+	mu      sync.Mutex
+	heap    laneHeap
+	armed   time.Duration // the instant the waker is set for (never: unset)
+	w       waker
+	watched map[int32]*Lane // by descriptor
 }
 
 // startLocked starts the shard's goroutine with a new waker; the
@@ -272,29 +344,51 @@ func (sh *shard) queue(l *Lane, at time.Duration) {
 	}
 }
 
-// remove takes l out of the shard's queue.
+// remove takes l out of the shard's queue and stops watching its
+// descriptor.
 func (sh *shard) remove(l *Lane) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if l.index >= 0 {
 		sh.heap.remove(l.index)
 	}
+	sh.unwatchLocked(l)
 }
 
-// loop fires due lanes until its waker is closed.
+func (sh *shard) unwatchLocked(l *Lane) {
+	if l.fd < 0 {
+		return
+	}
+	sh.w.unwatch(int(l.fd))
+	delete(sh.watched, l.fd)
+	l.fd, l.onReady = -1, nil
+}
+
+// loop fires due lanes, and reads for lanes whose descriptors are ready,
+// until its waker is closed.
 func (sh *shard) loop(w waker) {
 	var due []*Lane
+	var ready []int32 // descriptors the waker found ready
 	for {
+		// Input first: what arrived is older than the timers now due.
+		if len(ready) > 0 {
+			sh.mu.Lock()
+			for _, fd := range ready {
+				if l := sh.watched[fd]; l != nil {
+					due = append(due, l)
+				}
+			}
+			sh.mu.Unlock()
+			sh.fireAll(due, true)
+			due = due[:0]
+		}
 		now := sh.s.since()
 		sh.mu.Lock()
 		for len(sh.heap) > 0 && sh.heap[0].key <= now {
 			due = append(due, sh.heap.remove(0))
 		}
 		sh.mu.Unlock()
-		for i, l := range due {
-			l.fire()
-			due[i] = nil
-		}
+		sh.fireAll(due, false)
 		due = due[:0]
 
 		sh.mu.Lock()
@@ -302,11 +396,12 @@ func (sh *shard) loop(w waker) {
 			sh.mu.Unlock()
 			return // closed, and a new goroutine has taken over
 		}
+		var ok bool
 		if len(sh.heap) == 0 {
 			sh.armed = never
 			w.arm(never)
 			sh.mu.Unlock()
-			if !w.wait() {
+			if ready, ok = w.wait(); !ok {
 				return
 			}
 			continue
@@ -315,11 +410,14 @@ func (sh *shard) loop(w waker) {
 		wait := sh.armed - sh.s.since()
 		if wait <= 0 {
 			// More lanes came due while these fired: no sleep, but let
-			// the goroutines they readied (socket writers, readers woken
-			// by the netpoller) run first, or a busy shard would keep its
-			// thread until the scheduler preempts it, 10 ms on.
+			// the goroutines they readied run first, or a busy shard
+			// would keep its thread until the scheduler preempts it,
+			// 10 ms on; then take the sockets that became ready.
 			sh.mu.Unlock()
 			runtime.Gosched()
+			if ready, ok = w.poll(); !ok {
+				return
+			}
 			continue
 		}
 		// Timer slack: lanes due within it of the first fire in the same
@@ -327,9 +425,17 @@ func (sh *shard) loop(w waker) {
 		sh.armed += sh.s.slack
 		w.arm(wait + sh.s.slack)
 		sh.mu.Unlock()
-		if !w.wait() {
+		if ready, ok = w.wait(); !ok {
 			return
 		}
+	}
+}
+
+// fireAll fires each lane, and clears the list as it goes.
+func (sh *shard) fireAll(lanes []*Lane, input bool) {
+	for i, l := range lanes {
+		l.fire(input)
+		lanes[i] = nil
 	}
 }
 
@@ -403,13 +509,22 @@ func (h laneHeap) down(i0 int) bool {
 	return i > i0
 }
 
-// waker is a shard's alarm clock. arm and close are called with the shard's
-// lock held; wait only by the shard's goroutine.
+// waker is a shard's alarm clock, and where it watches its lanes'
+// descriptors. arm, watch, unwatch and close are called with the shard's
+// lock held; poll and wait only by the shard's goroutine.
 type waker interface {
 	// arm sets the alarm d from now: d ≤ 0 rings at once, a d near never
 	// (nothing queued) not at all. It is a no-op once closed.
 	arm(d time.Duration)
-	// wait blocks until the alarm rings or arm moves it; false once closed.
-	wait() bool
+	// poll returns the watched descriptors ready now, without waiting
+	// (valid until the next poll or wait); false once closed.
+	poll() ([]int32, bool)
+	// wait is poll, first blocking until the alarm rings, arm moves it, or
+	// a descriptor is ready.
+	wait() ([]int32, bool)
+	// watch adds a descriptor (ErrWatchUnsupported where it cannot);
+	// unwatch takes one out.
+	watch(fd int) error
+	unwatch(fd int)
 	close()
 }

@@ -30,14 +30,26 @@ func (w *timerWaker) arm(d time.Duration) {
 	w.t.Reset(max(d, 0))
 }
 
-func (w *timerWaker) wait() bool {
+func (w *timerWaker) wait() ([]int32, bool) {
 	select {
 	case <-w.t.C:
-		return true
+		return nil, true
 	case <-w.done:
-		return false
+		return nil, false
 	}
 }
+
+func (w *timerWaker) poll() ([]int32, bool) {
+	select {
+	case <-w.done:
+		return nil, false
+	default:
+		return nil, true
+	}
+}
+
+func (w *timerWaker) watch(int) error { return ErrWatchUnsupported }
+func (w *timerWaker) unwatch(int)     {}
 
 func (w *timerWaker) close() {
 	if !w.closed {

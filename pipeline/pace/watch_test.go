@@ -1,0 +1,204 @@
+//go:build linux
+
+package pace
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pipe returns a pipe whose read end is watched; the test closes both.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+	return r, w
+}
+
+// readSome reads at most n bytes from the watched descriptor without
+// waiting, as a lane's ready does.
+func readSome(t *testing.T, f *os.File, n int) int {
+	var got int
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		buf := make([]byte, n)
+		got, _ = readFD(int(fd), buf)
+		return true
+	})
+	return max(got, 0)
+}
+
+func fdOf(t *testing.T, f *os.File) int {
+	t.Helper()
+	var fd int
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// TestWatchReadsInTheLane: ready runs inside the lane, after the events
+// due, and again for as long as bytes are left unread (level-triggered).
+func TestWatchReadsInTheLane(t *testing.T) {
+	s := New(1)
+	l, blocker := s.NewLane(nil), s.NewLane(nil)
+	defer l.Stop()
+	defer blocker.Stop()
+	r, w := pipe(t)
+	// Hold the shard in another lane's event while an event of l comes due
+	// and its input arrives, so both are found in the same wakeup.
+	held, release := make(chan struct{}), make(chan struct{})
+	blocker.Do(func() {
+		blocker.Clock().AfterFunc(0, func() {
+			close(held)
+			<-release
+		})
+	})
+	await(t, held, "the blocking event")
+	var eventRan, sawEvent bool
+	l.Do(func() { l.Clock().AfterFunc(0, func() { eventRan = true }) })
+	total, calls := 0, 0
+	done := make(chan struct{})
+	err := l.Watch(fdOf(t, r), func() {
+		if calls == 0 {
+			sawEvent = eventRan // no race: the lane is locked
+		}
+		calls++
+		total += readSome(t, r, 2) // two bytes a call: the rest must be offered again
+		if total == 10 {
+			close(done)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	await(t, done, "ten bytes read two at a time")
+	l.Do(func() {
+		if !sawEvent {
+			t.Error("ready ran before the event due ahead of it")
+		}
+		if calls < 5 {
+			t.Errorf("ready called %d times for 10 bytes read 2 at a time", calls)
+		}
+	})
+}
+
+// TestUnwatchStopsReady: after Unwatch, and after Stop, bytes arriving on
+// the descriptor call nothing; the shard goes on serving other lanes.
+func TestUnwatchStopsReady(t *testing.T) {
+	for _, how := range []string{"unwatch", "stop"} {
+		t.Run(how, func(t *testing.T) {
+			s := New(1) // one shard: a stray call would come from the same loop
+			gone, other := s.NewLane(nil), s.NewLane(nil)
+			defer gone.Stop()
+			defer other.Stop()
+			r1, w1 := pipe(t)
+			r2, w2 := pipe(t)
+			var stray atomic.Int32
+			if err := gone.Watch(fdOf(t, r1), func() { stray.Add(1) }); err != nil {
+				t.Fatal(err)
+			}
+			if how == "unwatch" {
+				gone.Unwatch()
+			} else {
+				gone.Stop()
+			}
+			got := make(chan struct{}, 2)
+			if err := other.Watch(fdOf(t, r2), func() { readSome(t, r2, 1); got <- struct{}{} }); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = w1.Write([]byte("x"))
+			_, _ = w2.Write([]byte("a"))
+			<-got
+			// A second round trip on the same shard: the wakeup that saw
+			// both descriptors ready has finished.
+			_, _ = w2.Write([]byte("b"))
+			<-got
+			if n := stray.Load(); n != 0 {
+				t.Fatalf("ready called %d times after %s", n, how)
+			}
+		})
+	}
+}
+
+// TestPanicInReadyStopsOnlyItsLane: a panic reading one session's socket
+// reaches onPanic, stops that lane and unwatches it; the others go on.
+func TestPanicInReadyStopsOnlyItsLane(t *testing.T) {
+	s := New(1)
+	panicked := make(chan any, 1)
+	bad := s.NewLane(func(r any) { panicked <- r })
+	good := s.NewLane(nil)
+	defer good.Stop()
+	r1, w1 := pipe(t)
+	r2, w2 := pipe(t)
+	if err := bad.Watch(fdOf(t, r1), func() { panic("decoder bug") }); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{}, 1)
+	if err := good.Watch(fdOf(t, r2), func() { readSome(t, r2, 1); got <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w1.Write([]byte("x"))
+	select {
+	case v := <-panicked:
+		if v != "decoder bug" {
+			t.Fatalf("onPanic got %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no onPanic within 10 s")
+	}
+	if !bad.Stopped() {
+		t.Fatal("the lane whose ready panicked is not stopped")
+	}
+	s.shards[0].mu.Lock()
+	_, still := s.shards[0].watched[int32(fdOf(t, r1))]
+	s.shards[0].mu.Unlock()
+	if still {
+		t.Fatal("the stopped lane's descriptor is still watched (its unread byte would spin the shard)")
+	}
+	_, _ = w2.Write([]byte("a"))
+	await(t, got, "the healthy lane's input after the panic")
+}
+
+func TestWatchRefusals(t *testing.T) {
+	s := New(1)
+	s.newWaker = func() (waker, error) { return newTimerWaker(), nil }
+	l := s.NewLane(nil)
+	r, _ := pipe(t)
+	if err := l.Watch(fdOf(t, r), func() {}); !errors.Is(err, ErrWatchUnsupported) {
+		t.Fatalf("Watch on a timer-only shard: %v, want ErrWatchUnsupported", err)
+	}
+	l.Stop()
+
+	s = New(1)
+	l = s.NewLane(nil)
+	defer l.Stop()
+	if err := l.Watch(fdOf(t, r), func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Watch(fdOf(t, r), func() {}); err == nil {
+		t.Fatal("a second Watch on the same lane was accepted")
+	}
+}
+
+func readFD(fd int, b []byte) (int, error) { return unix.Read(fd, b) }
