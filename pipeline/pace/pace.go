@@ -186,7 +186,9 @@ var errWakerClosed = errors.New("pace: lane stopped")
 // Unwatch, or it is called again at once. So a shard reads its lanes'
 // sockets in the same wakeups that fire their timers, with no goroutine
 // per connection to schedule. A lane watches one descriptor at a time;
-// the caller keeps it open until Unwatch or Stop has returned.
+// the caller should keep it open until Unwatch or Stop has returned (a
+// descriptor closed while watched is dropped by the kernel, and its
+// number, reused by a new socket, may be watched afresh).
 func (l *Lane) Watch(fd int, ready func()) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -204,6 +206,11 @@ func (l *Lane) Watch(fd int, ready func()) error {
 	}
 	if sh.watched == nil {
 		sh.watched = map[int32]*Lane{}
+	}
+	if old := sh.watched[int32(fd)]; old != nil {
+		// The number was closed under a lane still watching it, and the
+		// kernel has handed it to a new socket: the old watch is void.
+		old.fd, old.onReady = -1, nil
 	}
 	l.fd, l.onReady = int32(fd), ready
 	sh.watched[l.fd] = l
@@ -359,8 +366,10 @@ func (sh *shard) unwatchLocked(l *Lane) {
 	if l.fd < 0 {
 		return
 	}
-	sh.w.unwatch(int(l.fd))
-	delete(sh.watched, l.fd)
+	if sh.watched[l.fd] == l {
+		sh.w.unwatch(int(l.fd))
+		delete(sh.watched, l.fd)
+	}
 	l.fd, l.onReady = -1, nil
 }
 
