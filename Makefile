@@ -84,6 +84,7 @@ assets:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadWAV -fuzztime 20s ./pipeline/audio
 	$(GO) test -run '^$$' -fuzz FuzzDecodeText -fuzztime 20s ./web
+	$(GO) test -run '^$$' -fuzz FuzzParser -fuzztime 20s ./web/wsframe
 
 clean:
 	rm -rf bin out

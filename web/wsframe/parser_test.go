@@ -23,7 +23,7 @@ func clientStream(pcmLen, bigLen int) ([]byte, []Message) {
 		frame(0, true, nil),
 		frame(fin|byte(Pong), true, nil),
 		frame(fin|0, true, big[300:]),
-		hdr(fin|byte(Text), true, 3, 8), maskBytes([]byte("abc")), // length in 8 bytes
+		hdr(fin|byte(Text), true, 6, 8), maskBytes([]byte("abcdef")), // length in 8 bytes
 		frame(fin|byte(Close), true, closeData(1000, "bye")),
 	)
 	return stream, []Message{
@@ -33,7 +33,7 @@ func clientStream(pcmLen, bigLen int) ([]byte, []Message) {
 		{Ping, []byte("p1")},
 		{Pong, nil},
 		{Binary, big},
-		{Text, []byte("abc")},
+		{Text, []byte("abcdef")},
 		{Close, closeData(1000, "bye")},
 	}
 }
