@@ -62,7 +62,8 @@ func NewParser(o Options) *Parser {
 // each complete message in order. It returns the first error: a
 // *ProtocolError, or fn's own error returned unchanged. After any error the
 // parser is dead: further Feeds return the same error without calling fn.
-// Bytes of a frame b leaves unfinished are kept for the next Feed.
+// Feed keeps no reference to b, so an event loop may read into the same
+// buffer again: what b holds of a frame it leaves unfinished is copied.
 func (p *Parser) Feed(b []byte, fn func(Message) error) error {
 	if p.err != nil {
 		return p.err
