@@ -185,6 +185,7 @@ func (c *Conn) Drop() {
 	c.closeOnce.Do(func() {
 		sending = false
 		close(c.closing)
+		close(c.closeSent) // none will be: a later Drop has nothing to wait for
 	})
 	if sending {
 		select {

@@ -63,3 +63,38 @@ func TestFullQueueWithStuckWriterDoesNotBlock(t *testing.T) {
 		t.Fatalf("the Enqueue that closed blocked for %v, as long as the writer's wait (%v)", took, writeWait)
 	}
 }
+
+// TestDropAfterDropDoesNotWait: a connection dropped without a close frame
+// (the client went) has no frame to wait for; a second Drop, as the writer
+// makes when its write then fails, returns at once rather than after
+// WriteWait, which held a finished session for that long.
+func TestDropAfterDropDoesNotWait(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := Upgrade(&websocket.Upgrader{}, w, r, nil, time.Hour, time.Hour)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conns <- New(ws, zaptest.NewLogger(t), Options{WriteWait: time.Hour, PongWait: time.Hour,
+			CloseGrace: time.Hour, SendQueue: 4})
+	}))
+	defer hs.Close()
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c := <-conns
+	c.Drop()
+	done := make(chan struct{})
+	go func() {
+		c.Drop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second Drop waited for a close frame that was never sent")
+	}
+}
