@@ -1,12 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -14,15 +11,18 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/pace"
+	"github.com/voicesim/voicesim/web/wsframe"
 	"go.uber.org/zap"
 )
 
 // live is one session: a pipeline on a VirtualClock paced by the wall clock
 // (a pace.Lane on the server's scheduler). Its timers fire on a shard
-// goroutine shared with other sessions; the connection's reader (the HTTP
-// handler goroutine) decodes each message and runs it through Lane.Do. The
-// lane's lock keeps the pipeline single-threaded, so stages see the world
-// they see under the virtual clock.
+// goroutine shared with other sessions; its client's messages are read,
+// decoded and handled either on that shard too, in the lane (the default
+// once the session has started), or on the connection's own goroutine,
+// which runs each through Lane.Do (see read.go). The lane's lock keeps the
+// pipeline single-threaded, so stages see the world they see under the
+// virtual clock.
 //
 // Why not real timers per event: each would be scheduled from the real time
 // its parent callback ran, so lateness would accumulate along every chain
@@ -30,9 +30,9 @@ import (
 // ~6 ms to a turn); see package pace. What leaves the server late shows in the
 // client's own reports (network_down, playout).
 //
-// Why input runs on the reader's goroutine rather than being posted to the
-// lane: under load every goroutine hand-off waits its turn in the Go
-// scheduler's queues; one hop fewer per audio frame shortens the tail.
+// Why input is not posted to the lane from a reader goroutine: under load
+// every goroutine hand-off waits its turn in the Go scheduler's queues,
+// and at fifty frames a second per session those waits are the tail.
 type live struct {
 	srv     *Server
 	id      string
@@ -50,8 +50,10 @@ type live struct {
 	started  atomic.Bool
 	panicked atomic.Bool
 
-	errs int          // protocol errors (reader goroutine)
-	rbuf bytes.Buffer // the message being read, reused
+	errs int // protocol errors (whoever reads)
+	rd   reader
+	// onMessage is message, bound once, so a frame costs no closure.
+	onMessage func(wsframe.Message) error
 	// in carries an audio message into audioIn, bound once, so a frame
 	// costs no closure.
 	in struct {
@@ -70,11 +72,7 @@ func newLive(srv *Server, id string, c *wsConn, log *zap.Logger) *live {
 // writes its record.
 func (l *live) run() {
 	lim := l.srv.cfg.Limits
-	ws := l.c.WS()
-	// gorilla's own limit is a backstop far above ours, so an oversized
-	// message is answered with an error event and a reason, not a bare 1009.
-	ws.SetReadLimit(int64(lim.MaxMessage) * 4)
-	_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
+	l.initReader()
 	startTimer := time.AfterFunc(lim.StartWait, func() {
 		if !l.started.Load() {
 			l.log.Info("no start message; closing", zap.Duration("wait", lim.StartWait))
@@ -93,72 +91,15 @@ func (l *live) run() {
 			l.log.Error("session reader panicked", zap.Any("panic", r), zap.Stack("stack"))
 			l.c.sendError(CodeInternal, "internal error; the session ended", true)
 			l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
-			// Read on until the client answers the close, so the error and
-			// the close frame are written before the connection goes.
-			drainReads(l.c.WS())
+			// Read on until the connection goes (the close grace), so the
+			// error and the close frame are written first.
+			discard(l.c.WS().NetConn())
 		}
 	}()
-	for {
-		kind, data, err := l.read()
-		if err != nil {
-			l.readEnded(err)
-			return
-		}
-		_ = ws.SetReadDeadline(time.Now().Add(lim.PongWait))
-		if l.c.Closed() {
-			continue // draining until the client answers our close
-		}
-		l.handle(kind, data)
-	}
+	l.read()
 }
 
-// errTooLarge: a message over Limits.MaxMessage.
-var errTooLarge = errors.New("message too large")
-
-// read returns the next message, refusing one over MaxMessage without
-// buffering it whole.
-func (l *live) read() (int, []byte, error) {
-	kind, r, err := l.c.WS().NextReader()
-	if err != nil {
-		return 0, nil, err
-	}
-	max := l.srv.cfg.Limits.MaxMessage
-	l.rbuf.Reset()
-	if _, err := l.rbuf.ReadFrom(io.LimitReader(r, int64(max)+1)); err != nil {
-		return 0, nil, err
-	}
-	data := l.rbuf.Bytes() // valid until the next read: handled before it
-	if len(data) > max {
-		msg := fmt.Sprintf("message larger than %d bytes", max)
-		l.c.sendError(CodeMessageTooLarge, msg, true)
-		l.c.CloseAfterQueue(websocket.CloseMessageTooBig, msg)
-		return 0, nil, errTooLarge
-	}
-	return kind, data, nil
-}
-
-// readEnded logs why the connection's reading stopped.
-func (l *live) readEnded(err error) {
-	var ce *websocket.CloseError
-	var ne net.Error
-	switch {
-	case errors.As(err, &ce):
-		l.log.Debug("client closed", zap.Int("code", ce.Code), zap.String("reason", ce.Text))
-	case errors.Is(err, errTooLarge):
-		l.log.Info("message too large; closing", zap.Int("limit", l.srv.cfg.Limits.MaxMessage))
-		// Keep reading (and discarding) until the close handshake ends.
-		drainReads(l.c.WS())
-	case errors.As(err, &ne) && ne.Timeout():
-		l.log.Info("client silent past the read deadline; closing", zap.Duration("pong_wait", l.srv.cfg.Limits.PongWait))
-		l.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
-	case l.c.Closed():
-		l.log.Debug("connection closed", zap.Error(err))
-	default:
-		l.log.Info("read failed", zap.Error(err))
-	}
-}
-
-// handle deals with one message on the reader goroutine. Problems are
+// handle deals with one message, on whichever reads. Problems are
 // reported to the client; the ones a session cannot survive also queue a
 // close, and reading goes on until the client answers it.
 func (l *live) handle(kind int, data []byte) {
@@ -258,6 +199,10 @@ func (l *live) protocolError(err error) {
 // stopped (a stage panicked in an event), the client gets a close after
 // whatever is queued (the error event); reading goes on until it answers.
 func (l *live) do(f func()) {
+	if l.rd.inLane {
+		f() // already in the lane: it is reading
+		return
+	}
 	if !l.lane.Do(f) {
 		l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "session stopped")
 	}
@@ -319,6 +264,9 @@ func (l *live) eventPanicked(r any) {
 	l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
 	l.c.sendError(CodeInternal, "internal error; the session ended", true)
 	l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
+	if l.rd.inLane && !l.rd.over {
+		close(l.rd.laneGone) // the handler goroutine reads on
+	}
 }
 
 // shutdown ends the session for a server shutdown: its summary, then a

@@ -71,7 +71,14 @@ func (c *client) closeCode(t *testing.T) (int, string) {
 // ones close it with a reason. A healthy session runs afterwards.
 func TestMalformedInput(t *testing.T) {
 	t.Parallel()
-	_, hs := newServer(t, web.Config{Limits: web.Limits{MaxMessage: 16 << 10}})
+	readers(t, func(t *testing.T, cfg web.Config) {
+		cfg.Limits = web.Limits{MaxMessage: 16 << 10}
+		malformedInput(t, cfg)
+	})
+}
+
+func malformedInput(t *testing.T, cfg web.Config) {
+	_, hs := newServer(t, cfg)
 	start := `{"type":"start","preset":"cascaded-streaming"}`
 	cases := []struct {
 		name    string
@@ -239,6 +246,10 @@ func (panicky) Handle(*pipeline.Context, pipeline.Frame, pipeline.Direction) { p
 
 func TestPanicIsRecovered(t *testing.T) {
 	t.Parallel()
+	readers(t, panicIsRecovered)
+}
+
+func panicIsRecovered(t *testing.T, cfg web.Config) {
 	reg := catalog.Registry()
 	pipeline.Register(reg, "test.panic", "panics", func() *struct{} { return &struct{}{} },
 		func(*struct{}) pipeline.Stage { return panicky{} })
@@ -248,7 +259,8 @@ func TestPanicIsRecovered(t *testing.T) {
 		}
 		return catalog.Load(name)
 	}
-	_, hs := newServer(t, web.Config{Registry: reg, LoadPreset: load})
+	cfg.Registry, cfg.LoadPreset = reg, load
+	_, hs := newServer(t, cfg)
 	bad, _, err := dial(t, wsURL(hs), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +379,12 @@ func getJSON(t *testing.T, url string, v any) {
 // is closed once the read deadline passes.
 func TestSilentClientIsClosed(t *testing.T) {
 	t.Parallel()
-	_, hs := newServer(t, web.Config{Limits: web.Limits{PongWait: 300 * time.Millisecond}})
+	readers(t, silentClientIsClosed)
+}
+
+func silentClientIsClosed(t *testing.T, cfg web.Config) {
+	cfg.Limits = web.Limits{PongWait: 300 * time.Millisecond}
+	_, hs := newServer(t, cfg)
 	ws, _, err := websocket.DefaultDialer.Dial(wsURL(hs), nil)
 	if err != nil {
 		t.Fatal(err)

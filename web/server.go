@@ -47,6 +47,11 @@ type Config struct {
 	Registry   *pipeline.Registry
 	LoadPreset func(name string) (*catalog.Preset, error)
 	Limits     Limits
+	// ReadOnGoroutines reads every session on a goroutine of its own,
+	// rather than from the scheduler's shards once it has started (the
+	// default where the shards can watch sockets: Linux, without TLS).
+	// For comparison; the shards hold up better under load.
+	ReadOnGoroutines bool
 	// APIKey, if set, is required of OpenAI Realtime clients on
 	// /v1/realtime (as a bearer token or the openai-insecure-api-key
 	// subprotocol).

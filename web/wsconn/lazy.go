@@ -83,3 +83,5 @@ func (w lazyHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	return LazyDeadlines(c, w.slack), brw, nil
 }
+
+func (c *lazyConn) Unwrap() net.Conn { return c.Conn }

@@ -121,3 +121,5 @@ func (c *nbConn) flush() {
 		}
 	}
 }
+
+func (c *nbConn) Unwrap() net.Conn { return c.Conn }
