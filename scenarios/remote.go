@@ -45,6 +45,10 @@ type RemoteOptions struct {
 	OnRun func(RemoteRun)
 	// Pace paces the client sessions' clocks (default: a new scheduler).
 	Pace *pace.Scheduler
+	// ReadOnGoroutines reads each session's socket on a goroutine of its
+	// own rather than from the scheduler's shards (the default where they
+	// can watch sockets: Linux, without TLS). For comparison.
+	ReadOnGoroutines bool
 }
 
 // RemoteRun is one run's results as the server and the client measured them.
@@ -270,7 +274,7 @@ func runRemoteOnce(ctx context.Context, u string, p *plan, i int, opt RemoteOpti
 		return RemoteRun{}, fmt.Errorf("connect to %s: %w", u, err)
 	}
 	defer ws.Close()
-	c := newRemoteClient(ws, p, opt.Registry, sched)
+	c := newRemoteClient(ws, p, opt.Registry, sched, !opt.ReadOnGoroutines)
 	if err := c.writeJSON(start); err != nil {
 		return RemoteRun{}, err
 	}

@@ -7,14 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/pace"
+	"github.com/voicesim/voicesim/web/wsconn"
+	"github.com/voicesim/voicesim/web/wsframe"
 )
 
 // remoteClient is the scripted user's end of one live session. It runs a
@@ -43,8 +48,19 @@ type remoteClient struct {
 	started chan struct{} // closed once session.started is handled
 	quiet   chan struct{} // closed once the mic is done, or the session failed
 	summed  chan struct{} // closed once the summary is in
-	ended   chan struct{} // closed when the reader stops
-	readErr error         // why the reader stopped (read after ended)
+	ended   chan struct{} // closed when reading stops
+	endOnce sync.Once
+	readErr error // why reading stopped (read after ended)
+
+	// Reading: on the reader goroutine until the session has begun, then
+	// in the lane if it can watch the socket (raw not nil), as the server
+	// reads its sessions (web/read.go): a server message then costs no
+	// goroutine hand-off, which under load is the client's share of the
+	// measured timing error.
+	parser    *wsframe.Parser
+	raw       syscall.RawConn
+	inLane    bool
+	onMessage func(wsframe.Message) error
 
 	// Set by the reader in begin, then read-only; other goroutines read it
 	// after started is closed.
@@ -76,45 +92,155 @@ const sendBacklog = 8 << 20
 // quietCheck is how often, at most, the client looks for the mic's end.
 const quietCheck = 50 * time.Millisecond
 
-func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched *pace.Scheduler) *remoteClient {
-	return &remoteClient{ws: ws, p: p, reg: reg, sched: sched, started: make(chan struct{}),
+// maxServerMessage bounds a server message (a long session's summary,
+// with every mark, is the largest).
+const maxServerMessage = 256 << 20
+
+// newRemoteClient takes ws straight after its handshake: the server sends
+// nothing before the start message, so gorilla/websocket has buffered
+// nothing, and the client reads the socket itself from here on; in the
+// lane once the session has begun if inLane and the socket allows.
+func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched *pace.Scheduler, inLane bool) *remoteClient {
+	c := &remoteClient{ws: ws, p: p, reg: reg, sched: sched, started: make(chan struct{}),
 		quiet: make(chan struct{}), summed: make(chan struct{}), ended: make(chan struct{}),
-		firstAudio: map[pipeline.ResponseID]bool{}, frame: make([]byte, 0, 2*pipeline.FrameSamples)}
+		firstAudio: map[pipeline.ResponseID]bool{}, frame: make([]byte, 0, 2*pipeline.FrameSamples),
+		parser: wsframe.NewParser(wsframe.Options{MaxMessage: maxServerMessage}),
+	}
+	if inLane {
+		c.raw = wsconn.Socket(ws.NetConn())
+	}
+	c.onMessage = c.message
+	return c
 }
 
-// readLoop handles server messages as they arrive until the connection
-// ends or a message is an error.
+// readLoop reads server messages on its goroutine until the connection
+// ends, a message is an error, or the lane takes over.
 func (c *remoteClient) readLoop() {
-	defer close(c.ended)
-	var buf bytes.Buffer // reused: every message is handled before the next read
+	conn := c.ws.NetConn()
+	buf := make([]byte, 16<<10)
 	for {
-		kind, r, err := c.ws.NextReader()
-		if err != nil {
-			c.readErr = err
-			return
-		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			c.readErr = err
-			return
-		}
-		data := buf.Bytes()
-		var ev wireEvent
-		if kind != websocket.BinaryMessage {
-			if err := json.Unmarshal(data, &ev); err != nil {
-				c.readErr = fmt.Errorf("server sent malformed JSON: %w", err)
+		n, err := conn.Read(buf)
+		if n > 0 {
+			if ferr := c.parser.Feed(buf[:n], c.onMessage); ferr != nil {
+				c.endRead(ferr)
 				return
 			}
-			switch ev.Type {
-			case "mark", "speech.started", "speech.stopped", "turn.metrics":
-				continue // live display only; the summary has them all
-			}
 		}
-		if err := c.deliver(kind == websocket.BinaryMessage, data, ev); err != nil {
-			c.readErr = err
+		if err != nil {
+			c.endRead(err)
+			return
+		}
+		if c.handOver() {
 			return
 		}
 	}
+}
+
+// handOver passes reading to the lane once the session has begun.
+func (c *remoteClient) handOver() bool {
+	if !c.begun || c.raw == nil {
+		return false
+	}
+	fd := -1
+	if c.raw.Control(func(u uintptr) { fd = int(u) }) != nil {
+		return false
+	}
+	if !c.lane.Do(func() { c.inLane = true }) {
+		return false
+	}
+	if err := c.lane.Watch(fd, c.readReady); err != nil {
+		c.raw = nil
+		c.lane.Do(func() { c.inLane = false })
+		return false
+	}
+	return true
+}
+
+// readReady reads what the socket holds, in the lane.
+func (c *remoteClient) readReady() {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := wsconn.ReadSocket(c.raw, buf)
+		switch {
+		case errors.Is(err, syscall.EAGAIN):
+			return
+		case err != nil:
+			c.endRead(err)
+			return
+		case n == 0:
+			c.endRead(io.ErrUnexpectedEOF)
+			return
+		}
+		if err := c.parser.Feed(buf[:n], c.onMessage); err != nil {
+			c.endRead(err)
+			return
+		}
+		if n < len(buf) {
+			return // most likely drained; if not, the shard asks again
+		}
+	}
+}
+
+// readBufs hold what lanes read, for one read and its parsing.
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, 16<<10)
+	return &b
+}}
+
+// endRead records why reading stopped, once; in the lane it also stops
+// watching the socket.
+func (c *remoteClient) endRead(err error) {
+	c.endOnce.Do(func() {
+		if c.inLane {
+			c.lane.Unwatch()
+		}
+		c.readErr = err
+		close(c.ended)
+	})
+}
+
+// message acts on one server frame: control frames as gorilla/websocket's
+// default handlers do; marks and live metrics are skipped (the summary has
+// them all).
+func (c *remoteClient) message(m wsframe.Message) error {
+	switch m.Op {
+	case wsframe.Ping:
+		_ = c.ws.WriteControl(websocket.PongMessage, m.Data, time.Now().Add(time.Second))
+		return nil
+	case wsframe.Pong:
+		return nil
+	case wsframe.Close:
+		code, text := wsframe.CloseCode(m.Data)
+		reply := websocket.FormatCloseMessage(code, "")
+		if code == websocket.CloseNoStatusReceived {
+			reply = websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		}
+		_ = c.ws.WriteControl(websocket.CloseMessage, reply, time.Now().Add(time.Second))
+		return &websocket.CloseError{Code: code, Text: text}
+	}
+	binary := m.Op == wsframe.Binary
+	var ev wireEvent
+	if !binary {
+		if skipped(m.Data) {
+			return nil
+		}
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			return fmt.Errorf("server sent malformed JSON: %w", err)
+		}
+		switch ev.Type {
+		case "mark", "speech.started", "speech.stopped", "turn.metrics":
+			return nil
+		}
+	}
+	return c.deliver(binary, m.Data, ev)
+}
+
+// skipped spots, without decoding, the live-display events the server
+// writes most (its encoder puts the type first).
+func skipped(b []byte) bool {
+	return bytes.HasPrefix(b, []byte(`{"type":"mark",`)) || bytes.HasPrefix(b, []byte(`{"type":"turn.metrics",`))
 }
 
 // deliver handles one message, in the lane once the session has begun, at
@@ -129,11 +255,14 @@ func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
 	}
 	var err error
 	var hadSummary, summed bool
-	if !c.lane.Do(func() {
+	do := func() {
 		hadSummary = c.gotSummary
 		err = c.handle(binary, data, ev)
 		summed = c.gotSummary
-	}) {
+	}
+	if c.inLane {
+		do()
+	} else if !c.lane.Do(do) {
 		return c.stoppedErr()
 	}
 	if summed && !hadSummary {
@@ -146,11 +275,14 @@ func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
 func (c *remoteClient) run(ctx context.Context) error {
 	go c.readLoop()
 	defer func() {
-		_ = c.ws.Close()
-		<-c.ended
 		if c.lane != nil {
-			c.lane.Stop()
+			c.lane.Stop() // no event or read in the lane after this
+			if c.inLane {
+				c.endRead(errors.New("session over"))
+			}
 		}
+		_ = c.ws.Close() // ends a reader goroutine
+		<-c.ended
 	}()
 	select {
 	case <-c.started:

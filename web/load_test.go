@@ -42,6 +42,8 @@ import (
 //	  (then CPU and memory are the clients' only)
 //	VOICESIM_LOAD_TRACE=FILE, VOICESIM_LOAD_HEAP=FILE: a runtime trace
 //	  (3 s) and a heap profile, taken 30 s in
+//	VOICESIM_LOAD_GOROUTINES=1: server and clients read each socket on a
+//	  goroutine of its own, not from their schedulers' shards
 //
 // Clients and server share the process (and its CPU) unless
 // VOICESIM_LOAD_URL is set. A benchmark, not a test: nothing is asserted
@@ -78,10 +80,11 @@ func BenchmarkLoad(b *testing.B) {
 
 func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics, n int) {
 	url := os.Getenv("VOICESIM_LOAD_URL")
+	goroutines := os.Getenv("VOICESIM_LOAD_GOROUTINES") != ""
 	var srv *web.Server
 	if url == "" {
 		var err error
-		srv, err = web.New(web.Config{Logger: zap.NewNop(), MaxSessions: n + 10})
+		srv, err = web.New(web.Config{Logger: zap.NewNop(), MaxSessions: n + 10, ReadOnGoroutines: goroutines})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -132,7 +135,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	var err error
 	pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) {
 		_, err = scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
-			URL: url, Runs: n, Workers: n, Ramp: 14 * time.Second, Pace: clients,
+			URL: url, Runs: n, Workers: n, Ramp: 14 * time.Second, Pace: clients, ReadOnGoroutines: goroutines,
 			OnRun: func(r scenarios.RemoteRun) {
 				mu.Lock()
 				defer mu.Unlock()
