@@ -113,12 +113,17 @@ func (b *bidi) event(r bidiReply) {
 	}
 }
 
+// callWait bounds one command: a browser that stops answering fails the
+// test with the command named, rather than hanging it.
+const callWait = time.Minute
+
 // call sends one command and waits for its reply.
 func (b *bidi) call(method string, params any, result any) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.next++
 	id := b.next
+	_ = b.ws.SetReadDeadline(time.Now().Add(callWait))
 	if err := b.ws.WriteJSON(map[string]any{"id": id, "method": method, "params": params}); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
