@@ -17,33 +17,39 @@ var ErrBacklogFull = errors.New("wsconn: peer not reading: send backlog full")
 // goroutine that writes it out as the peer reads (with c's write
 // deadline), started only while there is a backlog. So a caller on a
 // shared clock — a shard firing many sessions' events — is not held by one
-// peer that stops reading; once more than backlog bytes wait, Write fails
-// with ErrBacklogFull and so does every Write after it.
+// peer that stops reading. A Write that finds bytes already waiting and
+// would take them past backlog fails with ErrBacklogFull, and so does
+// every Write after it. A backlog of 0 or less sets no bound: the caller
+// bounds what it writes.
 //
 // In the common case, a socket with room, a Write is one write(2) on the
-// caller's goroutine, as with c itself. c must expose its descriptor
-// (syscall.Conn, as *net.TCPConn does); otherwise c is returned as it is.
+// caller's goroutine, as with c itself. That needs c's descriptor
+// (syscall.Conn, as *net.TCPConn has). A connection without one — a
+// *tls.Conn, whose Write makes TLS records and may wait — cannot be tried
+// without waiting: then every Write goes to the backlog and the goroutine
+// writes it out, so writes still never wait, at the cost of a goroutine
+// hand-off per write.
 func NonBlocking(c net.Conn, backlog int) net.Conn {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return c
+	nb := &nbConn{Conn: c, max: backlog}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			nb.raw = raw
+		}
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return c
-	}
-	return &nbConn{Conn: c, raw: raw, max: backlog}
+	return nb
 }
 
 type nbConn struct {
 	net.Conn
-	raw syscall.RawConn
-	max int
+	raw syscall.RawConn // nil: no descriptor, every write goes through the backlog
+	max int             // ≤ 0: no bound
 
 	mu       sync.Mutex
-	pending  []byte // written out by the flusher, in order
-	flushing bool   // a flusher is running: new bytes queue behind it
-	err      error  // sticky
+	pending  []byte        // written out by the flusher, in order
+	inflight int           // bytes the flusher is writing now
+	flushing bool          // a flusher is running: new bytes queue behind it
+	idle     chan struct{} // closed when the flusher exits, if someone waits
+	err      error         // sticky
 }
 
 func (c *nbConn) Write(b []byte) (int, error) {
@@ -52,25 +58,28 @@ func (c *nbConn) Write(b []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	if !c.flushing {
-		n, err := c.tryWrite(b)
-		if err != nil {
+	if c.flushing {
+		if w := c.inflight + len(c.pending); c.max > 0 && w+len(b) > c.max {
+			c.err = fmt.Errorf("%w (%d bytes waiting)", ErrBacklogFull, w)
+			return 0, c.err
+		}
+		c.pending = append(c.pending, b...)
+		return len(b), nil
+	}
+	n := 0
+	if c.raw != nil {
+		var err error
+		if n, err = c.tryWrite(b); err != nil {
 			c.err = err
 			return n, err
 		}
 		if n == len(b) {
 			return n, nil
 		}
-		c.pending = append(c.pending[:0], b[n:]...)
-		c.flushing = true
-		go c.flush()
-		return len(b), nil
 	}
-	if len(c.pending)+len(b) > c.max {
-		c.err = fmt.Errorf("%w (%d bytes waiting)", ErrBacklogFull, len(c.pending))
-		return 0, c.err
-	}
-	c.pending = append(c.pending, b...)
+	c.pending = append(c.pending[:0], b[n:]...)
+	c.flushing = true
+	go c.flush()
 	return len(b), nil
 }
 
@@ -99,27 +108,74 @@ func (c *nbConn) tryWrite(b []byte) (int, error) {
 	return max(n, 0), nil
 }
 
+// keptBacklog is the most backlog capacity kept once the backlog is
+// written out: a burst should not hold its memory for the connection's
+// life.
+const keptBacklog = 64 << 10
+
 // flush writes the backlog out with blocking writes until it is empty or a
 // write fails.
 func (c *nbConn) flush() {
 	var buf []byte
-	for {
-		c.mu.Lock()
-		if len(c.pending) == 0 || c.err != nil {
-			c.flushing = false
-			c.mu.Unlock()
-			return
-		}
+	c.mu.Lock()
+	for c.err == nil && len(c.pending) > 0 {
 		buf, c.pending = c.pending, buf[:0]
+		c.inflight = len(buf)
 		c.mu.Unlock()
-		if _, err := c.Conn.Write(buf); err != nil {
-			c.mu.Lock()
+		_, err := c.Conn.Write(buf)
+		c.mu.Lock()
+		c.inflight = 0
+		if err != nil && c.err == nil {
 			c.err = err
-			c.flushing = false
-			c.mu.Unlock()
-			return
 		}
 	}
+	if c.err != nil || cap(c.pending) > keptBacklog {
+		c.pending = nil // nothing more will be written, or a burst's memory
+	}
+	c.flushing = false
+	if c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+	c.mu.Unlock()
+}
+
+// waiting returns the bytes written but not yet taken by the socket.
+func (c *nbConn) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inflight + len(c.pending)
+}
+
+// drained returns a channel closed once nothing waits: at once if nothing
+// does, else when the flusher has written the backlog out or failed.
+func (c *nbConn) drained() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.flushing {
+		return closedChan
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	return c.idle
+}
+
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// Close closes c; writes fail from then on, and a flusher stuck writing
+// to a peer that does not read returns.
+func (c *nbConn) Close() error {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = net.ErrClosed
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
 }
 
 func (c *nbConn) Unwrap() net.Conn { return c.Conn }

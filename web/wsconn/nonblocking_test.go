@@ -127,3 +127,69 @@ func TestNonBlockingReportsABrokenConnection(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestNonBlockingWithoutDescriptor: a connection with no descriptor (as a
+// *tls.Conn has none) whose peer reads nothing: writes still return at
+// once, everything waiting for the goroutine that writes it out, until the
+// backlog bound fails them.
+func TestNonBlockingWithoutDescriptor(t *testing.T) {
+	client, server := net.Pipe() // synchronous: a write waits for the reader
+	defer server.Close()
+	c := NonBlocking(client, 4<<20)
+	nb, ok := c.(*nbConn)
+	if !ok || nb.raw != nil {
+		t.Fatalf("a connection without a descriptor: %T, wrapped %v", c, ok)
+	}
+	chunk := make([]byte, 64<<10)
+	var err error
+	for range 256 { // 16 MiB; a write that waited would hang here
+		if _, err = c.Write(chunk); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrBacklogFull) {
+		t.Fatalf("writes to a peer that reads nothing ended with %v, want ErrBacklogFull", err)
+	}
+	if _, err := c.Write([]byte("more")); !errors.Is(err, ErrBacklogFull) {
+		t.Fatalf("a write after the backlog filled: %v, want ErrBacklogFull again", err)
+	}
+	// Closing ends the goroutine stuck writing to the peer.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-nb.drained()
+	if _, err := c.Write([]byte("x")); err == nil {
+		t.Fatal("a write after Close succeeded")
+	}
+}
+
+// TestNonBlockingWithoutDescriptorKeepsOrder: with no descriptor, a peer
+// that reads late gets every byte in order, and the backlog drains.
+func TestNonBlockingWithoutDescriptorKeepsOrder(t *testing.T) {
+	client, server := net.Pipe()
+	defer server.Close()
+	c := NonBlocking(client, 0) // no bound
+	defer c.Close()
+	var want bytes.Buffer
+	for i := range 2000 {
+		chunk := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 500)
+		want.Write(chunk)
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+	}
+	if w := c.(*nbConn).waiting(); w == 0 || w > want.Len() {
+		t.Fatalf("%d bytes waiting of %d written to a peer that has read nothing", w, want.Len())
+	}
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(server, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("bytes differ from those written")
+	}
+	<-c.(*nbConn).drained()
+	if w := c.(*nbConn).waiting(); w != 0 {
+		t.Fatalf("%d bytes waiting once the peer has read everything", w)
+	}
+}
