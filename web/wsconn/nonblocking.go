@@ -34,6 +34,7 @@ func NonBlocking(c net.Conn, backlog int) net.Conn {
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			nb.raw = raw
+			nb.writeFn = nb.writeFd
 		}
 	}
 	return nb
@@ -50,6 +51,13 @@ type nbConn struct {
 	flushing bool          // a flusher is running: new bytes queue behind it
 	idle     chan struct{} // closed when the flusher exits, if someone waits
 	err      error         // sticky
+
+	// The write(2) under way, for writeFd (under mu): raw.Write calls
+	// writeFn, bound once, so that a write costs no allocation.
+	wb      []byte
+	wn      int
+	werr    error
+	writeFn func(fd uintptr) bool
 }
 
 func (c *nbConn) Write(b []byte) (int, error) {
@@ -84,18 +92,12 @@ func (c *nbConn) Write(b []byte) (int, error) {
 }
 
 // tryWrite makes one non-blocking write(2) of b; a full socket writes
-// nothing and is no error.
+// nothing and is no error. c.mu is held.
 func (c *nbConn) tryWrite(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				return true // done, or would block: never wait here
-			}
-		}
-	})
+	c.wb = b
+	err := c.raw.Write(c.writeFn)
+	n, werr := c.wn, c.werr
+	c.wb, c.werr = nil, nil
 	if err != nil {
 		return 0, err
 	}
@@ -106,6 +108,16 @@ func (c *nbConn) tryWrite(b []byte) (int, error) {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: werr}
 	}
 	return max(n, 0), nil
+}
+
+// writeFd writes c.wb to fd once, never waiting: done, or would block.
+func (c *nbConn) writeFd(fd uintptr) bool {
+	for {
+		c.wn, c.werr = syscall.Write(int(fd), c.wb)
+		if c.werr != syscall.EINTR {
+			return true
+		}
+	}
 }
 
 // keptBacklog is the most backlog capacity kept once the backlog is
