@@ -29,7 +29,6 @@ func BenchmarkSendAudio(b *testing.B) {
 			return
 		}
 		c := newConn(ws, zap.NewNop(), lim)
-		go c.WriteLoop()
 		conns <- c
 	}))
 	defer hs.Close()

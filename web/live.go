@@ -100,7 +100,7 @@ func (l *live) run() {
 }
 
 // handle deals with one message, on whichever reads. Problems are
-// reported to the client; the ones a session cannot survive also queue a
+// reported to the client; the ones a session cannot survive also send a
 // close, and reading goes on until the client answers it.
 func (l *live) handle(kind int, data []byte) {
 	if kind == websocket.BinaryMessage {
@@ -197,7 +197,8 @@ func (l *live) protocolError(err error) {
 
 // do runs f on the session, after the events due. If the session has
 // stopped (a stage panicked in an event), the client gets a close after
-// whatever is queued (the error event); reading goes on until it answers.
+// what was sent before it (the error event); reading goes on until it
+// answers.
 func (l *live) do(f func()) {
 	if l.rd.inLane {
 		f() // already in the lane: it is reading

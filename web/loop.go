@@ -333,7 +333,7 @@ func (l *live) sendTurns() {
 			continue
 		}
 		l.st.turnsSent[tm.Turn] = b
-		l.c.Enqueue(websocket.TextMessage, b, nil)
+		l.c.Send(websocket.TextMessage, b)
 	}
 }
 

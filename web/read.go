@@ -250,16 +250,13 @@ func (l *live) feed(b []byte) bool {
 func (l *live) message(m wsframe.Message) error {
 	switch m.Op {
 	case wsframe.Ping:
-		l.c.Enqueue(websocket.PongMessage, append([]byte(nil), m.Data...), nil)
+		l.c.Send(websocket.PongMessage, m.Data)
 		return nil
 	case wsframe.Pong:
 		return nil
 	case wsframe.Close:
 		code, reason := wsframe.CloseCode(m.Data)
-		if code == websocket.CloseNoStatusReceived {
-			code = websocket.CloseNormalClosure
-		}
-		l.c.CloseNow(code, "") // the reply; a no-op if our own close went first
+		l.c.AnswerClose(code) // a no-op if our own close went first
 		return &peerClosed{code, reason}
 	}
 	if l.c.Closed() {

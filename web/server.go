@@ -218,10 +218,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := strconv.FormatUint(s.ids.Add(1), 10)
 	log := s.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, s.cfg.Limits)
-	go c.WriteLoop()
 	defer func() {
 		// The reader has finished: the close handshake is over or the
-		// connection is broken, so whatever is still queued has no reader.
+		// connection is broken, so whatever the client has not taken has no
+		// reader. Once Done, nothing more is written.
 		c.Drop()
 		<-c.Done()
 	}()

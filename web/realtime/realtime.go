@@ -87,12 +87,16 @@ type Options struct {
 
 // Limits bound what one connection may cost. Zero fields take defaults.
 type Limits struct {
-	WriteWait  time.Duration // one write (10 s)
+	WriteWait  time.Duration // for what waits for the client, from the last event sent (10 s)
 	PongWait   time.Duration // silence before the connection is dead (60 s)
 	CloseGrace time.Duration // wait for the client's close reply (2 s)
 	MaxMessage int           // largest client event, bytes (4 MiB)
-	SendQueue  int           // events queued for a slow client (4096)
 	MaxErrors  int           // client errors tolerated before a close (100)
+	// SendBacklog bounds the bytes sent to a client that its socket has
+	// not taken yet (default ~1.5 MB, 20 s of audio deltas). Sending never
+	// waits for the client; one that lets more than this wait is
+	// disconnected (1013).
+	SendBacklog int
 	// MaxQueuedAudio bounds appended audio not yet fed to the pipeline
 	// (audio sent faster than real time is paced); default 2 minutes.
 	MaxQueuedAudio time.Duration
@@ -114,7 +118,7 @@ func (l Limits) withDefaults() Limits {
 	setD(&l.CloseGrace, 2*time.Second)
 	setD(&l.MaxQueuedAudio, 2*time.Minute)
 	setI(&l.MaxMessage, 4<<20)
-	setI(&l.SendQueue, 4096)
+	setI(&l.SendBacklog, defaultSendBacklog)
 	setI(&l.MaxErrors, 100)
 	return l
 }
@@ -298,7 +302,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := "sess_" + strconv.FormatUint(h.ids.Add(1), 10)
 	log := h.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, h.opts.Limits)
-	go c.WriteLoop()
 	defer func() {
 		c.Drop()
 		<-c.Done()

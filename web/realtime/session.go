@@ -101,7 +101,7 @@ func newSession(h *Handler, id string, log *zap.Logger, c *wsconn.Conn, d dialec
 
 func (s *session) nextEventID() string { return "event_" + strconv.FormatUint(s.eventN.Add(1), 10) }
 
-// send queues a server event; v's EventID field is set by the caller via
+// send sends a server event at once (see wsconn.Conn.Send); v's EventID field is set by the caller via
 // nextEventID.
 func (s *session) send(v any) { s.c.SendJSON(v) }
 

@@ -20,7 +20,7 @@ import (
 func benchConn(b *testing.B) (*Conn, <-chan struct{}) {
 	b.Helper()
 	opts := Options{WriteWait: 10 * time.Second, PongWait: time.Minute, CloseGrace: time.Second,
-		SendQueue: 1024, SlowReason: "client too slow"}
+		SendBacklog: 1 << 20, SlowReason: "client too slow"}
 	conns := make(chan *Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := Upgrade(&websocket.Upgrader{}, w, r, nil, opts.WriteWait, opts.PongWait)
@@ -29,7 +29,6 @@ func benchConn(b *testing.B) (*Conn, <-chan struct{}) {
 			return
 		}
 		c := New(ws, zap.NewNop(), opts)
-		go c.WriteLoop()
 		conns <- c
 	}))
 	b.Cleanup(hs.Close)
@@ -68,7 +67,7 @@ func BenchmarkSendFrame(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		if !c.Enqueue(websocket.BinaryMessage, audioFrame, nil) {
+		if !c.Send(websocket.BinaryMessage, audioFrame) {
 			b.Fatal("refused")
 		}
 		<-got
@@ -84,7 +83,7 @@ func BenchmarkSendBurst(b *testing.B) {
 	cpu := cpuTime()
 	for b.Loop() {
 		for range 50 {
-			if !c.Enqueue(websocket.BinaryMessage, audioFrame, nil) {
+			if !c.Send(websocket.BinaryMessage, audioFrame) {
 				b.Fatal("refused")
 			}
 		}

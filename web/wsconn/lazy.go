@@ -64,9 +64,11 @@ func (c *lazyConn) keep(held, want time.Time) bool {
 	return !held.IsZero() && !want.IsZero() && !want.Before(held) && want.Sub(held) < c.slack
 }
 
-// Upgrade is u.Upgrade with the hijacked connection wrapped by
+// Upgrade is u.Upgrade with the hijacked connection made NonBlocking, with
+// no bound of its own (Conn bounds it, message by message), and wrapped by
 // LazyDeadlines, with a tenth of the shorter of the connection's waits
-// (Options.WriteWait, Options.PongWait) as the slack.
+// (Options.WriteWait, Options.PongWait) as the slack. New takes only a
+// connection upgraded here.
 func Upgrade(u *websocket.Upgrader, w http.ResponseWriter, r *http.Request, h http.Header, writeWait, pongWait time.Duration) (*websocket.Conn, error) {
 	return u.Upgrade(lazyHijacker{ResponseWriter: w, slack: min(writeWait, pongWait) / 10}, r, h)
 }
@@ -81,7 +83,21 @@ func (w lazyHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return LazyDeadlines(c, w.slack), brw, nil
+	return LazyDeadlines(NonBlocking(c, 0), w.slack), brw, nil
+}
+
+// backlogOf finds the NonBlocking layer of a connection from Upgrade.
+func backlogOf(c net.Conn) *nbConn {
+	for {
+		switch t := c.(type) {
+		case *nbConn:
+			return t
+		case *lazyConn:
+			c = t.Conn
+		default:
+			return nil
+		}
+	}
 }
 
 func (c *lazyConn) Unwrap() net.Conn { return c.Conn }

@@ -20,7 +20,8 @@ var ErrBacklogFull = errors.New("wsconn: peer not reading: send backlog full")
 // peer that stops reading. A Write that finds bytes already waiting and
 // would take them past backlog fails with ErrBacklogFull, and so does
 // every Write after it. A backlog of 0 or less sets no bound: the caller
-// bounds what it writes.
+// bounds what it writes (Conn does, per message, so that a refusal never
+// leaves half a WebSocket frame on the wire).
 //
 // In the common case, a socket with room, a Write is one write(2) on the
 // caller's goroutine, as with c itself. That needs c's descriptor

@@ -1,9 +1,14 @@
 package wsconn
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,63 +16,218 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// TestFullQueueWithStuckWriterDoesNotBlock: a client that stops reading
-// fills its socket, so the writer blocks mid-write; the queue then fills
-// and the next Enqueue closes the connection. That close must not wait for
-// the stuck writer: Enqueue runs on a session's clock, shared with others.
-func TestFullQueueWithStuckWriterDoesNotBlock(t *testing.T) {
-	const writeWait = 5 * time.Second
+// testOpts are Options whose waits never run out in a test: nothing here
+// depends on one.
+func testOpts() Options {
+	return Options{WriteWait: time.Minute, PongWait: time.Hour, CloseGrace: time.Minute,
+		SendBacklog: 1 << 20, SlowReason: "client too slow"}
+}
+
+// pair returns a server Conn and the client's end of it, over TLS if
+// secure. If read, the server reads (and discards) what the client sends,
+// as a session's reader does, so control frames are answered.
+func pair(t *testing.T, opts Options, secure, read bool) (*Conn, *websocket.Conn) {
+	t.Helper()
 	conns := make(chan *Conn, 1)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := Upgrade(&websocket.Upgrader{}, w, r, nil, writeWait, time.Minute)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := Upgrade(&websocket.Upgrader{}, w, r, nil, opts.WriteWait, opts.PongWait)
 		if err != nil {
 			t.Error(err)
+			conns <- nil
 			return
 		}
-		c := New(ws, zaptest.NewLogger(t), Options{WriteWait: writeWait, PongWait: time.Minute,
-			CloseGrace: time.Second, SendQueue: 4, SlowReason: "client too slow"})
-		go c.WriteLoop()
+		c := New(ws, zaptest.NewLogger(t), opts)
 		conns <- c
-	}))
-	defer hs.Close()
-	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+		if read {
+			for {
+				if _, _, err := ws.NextReader(); err != nil {
+					return
+				}
+			}
+		}
+	})
+	var hs *httptest.Server
+	dialer := *websocket.DefaultDialer
+	if secure {
+		hs = httptest.NewTLSServer(h)
+		roots := x509.NewCertPool()
+		roots.AddCert(hs.Certificate())
+		dialer.TLSClientConfig = &tls.Config{RootCAs: roots}
+	} else {
+		hs = httptest.NewServer(h)
+	}
+	t.Cleanup(hs.Close)
+	client, _, err := dialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close() // never read: its socket fills
+	t.Cleanup(func() { client.Close() })
 	c := <-conns
-	defer c.Drop()
+	if c == nil {
+		t.FailNow()
+	}
+	t.Cleanup(c.Drop)
+	return c, client
+}
 
-	big := make([]byte, 1<<20)
-	// Feed the writer until it is stuck and the queue full: the socket
-	// takes a few MiB, then the writer blocks and messages pile up.
-	var took time.Duration
-	refused := false
-	for range 256 {
-		start := time.Now()
-		ok := c.Enqueue(websocket.BinaryMessage, big, nil)
-		took = time.Since(start)
-		if !ok {
-			refused = true
-			break
+// readAll reads messages until the connection ends, and returns how many
+// there were and the error that ended it.
+func readAll(client *websocket.Conn) (int, error) {
+	n := 0
+	for {
+		if _, _, err := client.ReadMessage(); err != nil {
+			return n, err
 		}
-		time.Sleep(5 * time.Millisecond)
+		n++
 	}
-	if !refused {
-		t.Fatal("256 MiB queued for a client that reads nothing")
+}
+
+// TestStuckClientNeverBlocksASender: a client that reads nothing fills its
+// socket, then the backlog; no send waits for it (a send that did would
+// hang this test, which sends on its own goroutine), and once more than
+// SendBacklog waits the next message is refused and a close sent. The
+// client, when it reads at last, gets everything sent before that, then
+// the close (1013). Over TLS too, where the connection has no descriptor
+// and every write goes through the backlog.
+func TestStuckClientNeverBlocksASender(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", secure), func(t *testing.T) {
+			c, client := pair(t, testOpts(), secure, false)
+			big := make([]byte, 256<<10)
+			sent := 0
+			for c.Send(websocket.BinaryMessage, big) {
+				if sent++; sent > 1024 {
+					t.Fatal("256 MiB sent to a client that reads nothing")
+				}
+			}
+			if !c.Closed() {
+				t.Fatal("a send was refused, but the client is not being disconnected")
+			}
+			if c.Send(websocket.TextMessage, []byte("late")) || c.SendJSON("late") {
+				t.Fatal("a message was sent after the close")
+			}
+			c.CloseNow(websocket.CloseGoingAway, "a second close") // no effect, no wait
+			if got := c.CloseCode(); got != websocket.CloseTryAgainLater {
+				t.Errorf("close code %d, want 1013", got)
+			}
+			n, err := readAll(client)
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseTryAgainLater || ce.Text != "client too slow" {
+				t.Fatalf("after %d messages the client read %v; want close 1013 client too slow", n, err)
+			}
+			if n != sent {
+				t.Errorf("the client read %d messages; %d were sent", n, sent)
+			}
+		})
 	}
-	if !c.Closed() {
-		t.Error("the stuck client was not disconnected")
+}
+
+// TestCloseFollowsWhatWasSent: messages sent from several goroutines at
+// once are written whole, one at a time (gorilla panics otherwise), and
+// the close frame sent after them comes after them all.
+func TestCloseFollowsWhatWasSent(t *testing.T) {
+	c, client := pair(t, testOpts(), false, true)
+	const senders, each = 8, 200
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			for j := range each {
+				if !c.SendJSON(map[string]int{"sender": i, "n": j}) {
+					t.Errorf("sender %d: message %d refused", i, j)
+					return
+				}
+			}
+		})
 	}
-	if took >= writeWait/5 {
-		t.Fatalf("the Enqueue that closed blocked for %v, as long as the writer's wait (%v)", took, writeWait)
+	wg.Wait()
+	c.CloseAfterQueue(websocket.CloseNormalClosure, "session complete")
+	n, err := readAll(client)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure || ce.Text != "session complete" {
+		t.Fatalf("the client read %v; want close 1000 session complete", err)
+	}
+	if n != senders*each {
+		t.Fatalf("the client read %d messages before the close; %d were sent", n, senders*each)
+	}
+}
+
+// TestDropLetsTheCloseFrameOut: a close frame waiting in the backlog
+// behind megabytes the client has not read yet is not cut off by Drop,
+// which waits for it (up to WriteWait) before closing the connection.
+func TestDropLetsTheCloseFrameOut(t *testing.T) {
+	opts := testOpts()
+	opts.SendBacklog = 64 << 20
+	c, client := pair(t, opts, false, false)
+	big := make([]byte, 1<<20)
+	const sent = 16 // more than the sockets hold: some of it waits
+	for i := range sent {
+		if !c.Send(websocket.BinaryMessage, big) {
+			t.Fatalf("message %d refused", i)
+		}
+	}
+	c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+	go c.Drop() // as the session's handler does when it ends
+	n, err := readAll(client)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("after %d of %d messages the client read %v; want close 1001", n, sent, err)
+	}
+	if n != sent {
+		t.Errorf("the client read %d messages; %d were sent", n, sent)
+	}
+	<-c.Done()
+}
+
+// TestPingsAndControlFrames: the server pings every 9/10 of PongWait; it
+// answers the client's ping with a pong and the client's close with a
+// close, and sends nothing after that.
+func TestPingsAndControlFrames(t *testing.T) {
+	opts := testOpts()
+	opts.PongWait = 50 * time.Millisecond
+	c, client := pair(t, opts, false, true)
+	pings := make(chan struct{}, 16)
+	client.SetPingHandler(func(string) error {
+		pings <- struct{}{}
+		return nil
+	})
+	pongs := make(chan string, 1)
+	client.SetPongHandler(func(data string) error {
+		pongs <- data
+		return nil
+	})
+	read := make(chan error, 1)
+	go func() {
+		_, err := readAll(client)
+		read <- err
+	}()
+	for range 3 {
+		<-pings
+	}
+	if err := client.WriteControl(websocket.PingMessage, []byte("hello"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-pongs; got != "hello" {
+		t.Errorf("pong %q, want hello", got)
+	}
+	if err := client.WriteControl(websocket.CloseMessage, CloseData(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var ce *websocket.CloseError
+	if err := <-read; !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("the client read %v; want its close answered with 1000", err)
+	}
+	if !c.Closed() || c.Send(websocket.TextMessage, []byte("late")) {
+		t.Error("a message was sent after the close handshake")
+	}
+	if c.CloseCode() != 0 {
+		t.Errorf("close code %d recorded for the client's close; want 0 (the server sent none of its own)", c.CloseCode())
 	}
 }
 
 // TestDropAfterDropDoesNotWait: a connection dropped without a close frame
-// (the client went) has no frame to wait for; a second Drop, as the writer
-// makes when its write then fails, returns at once rather than after
-// WriteWait, which held a finished session for that long.
+// (the client went) has no frame to wait for; a second Drop (a failed
+// write makes one) returns at once rather than after WriteWait, which held
+// a finished session for that long.
 func TestDropAfterDropDoesNotWait(t *testing.T) {
 	conns := make(chan *Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +237,7 @@ func TestDropAfterDropDoesNotWait(t *testing.T) {
 			return
 		}
 		conns <- New(ws, zaptest.NewLogger(t), Options{WriteWait: time.Hour, PongWait: time.Hour,
-			CloseGrace: time.Hour, SendQueue: 4})
+			CloseGrace: time.Hour, SendBacklog: 1 << 20})
 	}))
 	defer hs.Close()
 	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
