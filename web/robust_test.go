@@ -429,7 +429,33 @@ func TestTLSSelfSigned(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wss with the self-signed certificate: %v", err)
 	}
-	ws.Close()
+	defer ws.Close()
+	// A session over TLS, where the server's writes all go through its
+	// send backlog (a TLS connection has no descriptor to write to at
+	// once): the summary, then the close.
+	for _, m := range []string{`{"type":"start"}`, `{"type":"stop"}`} {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last string
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+				t.Errorf("over TLS the session ended with %v; want close 1000", err)
+			}
+			break
+		}
+		var ev struct{ Type string }
+		if json.Unmarshal(data, &ev) == nil {
+			last = ev.Type
+		}
+	}
+	if last != web.TypeSessionSummary {
+		t.Errorf("over TLS the last message before the close was %q; want %s", last, web.TypeSessionSummary)
+	}
 	if cert.Leaf.NotAfter.Before(time.Now()) || !slices.Contains(cert.Leaf.DNSNames, "localhost") {
 		t.Errorf("certificate for %v until %v", cert.Leaf.DNSNames, cert.Leaf.NotAfter)
 	}
