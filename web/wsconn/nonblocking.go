@@ -52,6 +52,7 @@ type nbConn struct {
 	flushing bool          // a flusher is running: new bytes queue behind it
 	idle     chan struct{} // closed when the flusher exits, if someone waits
 	err      error         // sticky
+	onFail   func(error)   // told of a write the flusher could not make
 
 	// The write(2) under way, for writeFd (under mu): raw.Write calls
 	// writeFn, bound once, so that a write costs no allocation.
@@ -130,6 +131,7 @@ const keptBacklog = 64 << 10
 // write fails.
 func (c *nbConn) flush() {
 	var buf []byte
+	var failed error
 	c.mu.Lock()
 	for c.err == nil && len(c.pending) > 0 {
 		buf, c.pending = c.pending, buf[:0]
@@ -139,7 +141,7 @@ func (c *nbConn) flush() {
 		c.mu.Lock()
 		c.inflight = 0
 		if err != nil && c.err == nil {
-			c.err = err
+			c.err, failed = err, err
 		}
 	}
 	if c.err != nil || cap(c.pending) > keptBacklog {
@@ -150,6 +152,20 @@ func (c *nbConn) flush() {
 		close(c.idle)
 		c.idle = nil
 	}
+	onFail := c.onFail
+	c.mu.Unlock()
+	if failed != nil && onFail != nil {
+		onFail(failed)
+	}
+}
+
+// notify has f called, on the flusher's goroutine, when a write of the
+// backlog fails: the peer took nothing until the write deadline, or the
+// connection broke. Nobody may be writing to find out (a Write would
+// return the error).
+func (c *nbConn) notify(f func(error)) {
+	c.mu.Lock()
+	c.onFail = f
 	c.mu.Unlock()
 }
 

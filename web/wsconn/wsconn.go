@@ -28,9 +28,9 @@ import (
 type Options struct {
 	// WriteWait is the write deadline of what waits in the backlog,
 	// moved on with every message: what the client has not taken within
-	// WriteWait of the last message sent fails the connection (found at
-	// the next message or ping). Drop waits as long for a close frame
-	// still in the backlog.
+	// WriteWait of the last message sent fails the connection, which is
+	// then closed. Drop waits as long for a close frame still in the
+	// backlog.
 	WriteWait  time.Duration
 	PongWait   time.Duration // silence (no message, no pong) before the connection is dead; pings go at 9/10 of it
 	CloseGrace time.Duration // for the client to answer a close frame
@@ -83,6 +83,15 @@ func New(ws *websocket.Conn, log *zap.Logger, opts Options) *Conn {
 	ws.SetCloseHandler(func(code int, _ string) error {
 		c.AnswerClose(code)
 		return nil
+	})
+	// A backlog the client does not take by the write deadline ends the
+	// connection then, not at the next message or ping.
+	nb.notify(func(err error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closing.Load() {
+			c.failedLocked(err)
+		}
 	})
 	c.mu.Lock()
 	c.ping = time.AfterFunc(opts.PongWait*9/10, c.sendPing)

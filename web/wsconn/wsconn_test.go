@@ -224,6 +224,55 @@ func TestPingsAndControlFrames(t *testing.T) {
 	}
 }
 
+// TestUntakenBacklogEndsTheConnection: a client that takes nothing of what
+// waits for it while nothing more is sent has its connection closed once
+// the write deadline passes, which ends the server's reader (and so its
+// session) then, not at the next message or ping.
+func TestUntakenBacklogEndsTheConnection(t *testing.T) {
+	opts := testOpts()
+	opts.WriteWait = 200 * time.Millisecond
+	opts.SendBacklog = 64 << 20
+	conns := make(chan *Conn, 1)
+	ended := make(chan error, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := Upgrade(&websocket.Upgrader{}, w, r, nil, opts.WriteWait, opts.PongWait)
+		if err != nil {
+			t.Error(err)
+			close(conns)
+			return
+		}
+		c := New(ws, zaptest.NewLogger(t), opts)
+		conns <- c
+		for {
+			if _, _, err := ws.NextReader(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}))
+	defer hs.Close()
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close() // never read
+	c := <-conns
+	if c == nil {
+		t.FailNow()
+	}
+	defer c.Drop()
+	big := make([]byte, 1<<20)
+	for i := range 16 { // more than the sockets hold: some of it waits
+		if !c.Send(websocket.BinaryMessage, big) {
+			t.Fatalf("message %d refused", i)
+		}
+	}
+	<-ended // a deadline that never ended the connection would hang here
+	if !c.Closed() {
+		t.Error("the connection ended, but the Conn still sends")
+	}
+}
+
 // TestDropAfterDropDoesNotWait: a connection dropped without a close frame
 // (the client went) has no frame to wait for; a second Drop (a failed
 // write makes one) returns at once rather than after WriteWait, which held
