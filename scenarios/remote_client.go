@@ -59,6 +59,7 @@ type remoteClient struct {
 	// measured timing error.
 	parser    *wsframe.Parser
 	raw       syscall.RawConn
+	sock      *wsconn.SocketReader
 	inLane    bool
 	onMessage func(wsframe.Message) error
 
@@ -148,6 +149,7 @@ func (c *remoteClient) handOver() bool {
 	if !c.lane.Do(func() { c.inLane = true }) {
 		return false
 	}
+	c.sock = wsconn.NewSocketReader(c.raw)
 	if err := c.lane.Watch(fd, c.readReady); err != nil {
 		c.raw = nil
 		c.lane.Do(func() { c.inLane = false })
@@ -162,7 +164,7 @@ func (c *remoteClient) readReady() {
 	defer readBufs.Put(bp)
 	buf := *bp
 	for {
-		n, err := wsconn.ReadSocket(c.raw, buf)
+		n, err := c.sock.Read(buf)
 		switch {
 		case errors.Is(err, syscall.EAGAIN):
 			return

@@ -30,9 +30,10 @@ import (
 // Either way messages are handled as before; gorilla/websocket does the
 // upgrade and the writing, and never reads.
 type reader struct {
-	p   *wsframe.Parser
-	buf []byte          // the goroutine driver's reads
-	raw syscall.RawConn // the socket, if the lane may read it; nil if not
+	p    *wsframe.Parser
+	buf  []byte          // the goroutine driver's reads
+	raw  syscall.RawConn // the socket, if the lane may read it; nil if not
+	sock *wsconn.SocketReader
 
 	// The rest is the lane driver's, in the lane.
 	inLane   bool          // the lane reads: input runs in it directly
@@ -131,6 +132,7 @@ func (l *live) handOver() bool {
 	}) {
 		return false
 	}
+	l.rd.sock = wsconn.NewSocketReader(l.rd.raw)
 	if err := l.lane.Watch(fd, l.readReady); err != nil {
 		l.log.Debug("socket not watchable; reading on a goroutine", zap.Error(err))
 		l.rd.raw = nil
@@ -150,7 +152,7 @@ func (l *live) readReady() {
 	defer readBufs.Put(bp)
 	buf := *bp
 	for {
-		n, err := wsconn.ReadSocket(l.rd.raw, buf)
+		n, err := l.rd.sock.Read(buf)
 		switch {
 		case errors.Is(err, syscall.EAGAIN):
 			return

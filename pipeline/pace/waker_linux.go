@@ -27,6 +27,11 @@ type epollWaker struct {
 	ready  []int32
 	buf    [8]byte
 	closed bool
+	// take, bound once for the file's Control and Read, so a wait
+	// allocates nothing; n is what it took.
+	takeFn func(uintptr)
+	waitFn func(uintptr) bool
+	n      int
 }
 
 func newWaker() (waker, error) {
@@ -40,6 +45,8 @@ func newWaker() (waker, error) {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
 	w := &epollWaker{ep: ep, tfd: tfd}
+	w.takeFn = func(uintptr) { w.n = w.take() }
+	w.waitFn = func(uintptr) bool { w.n = w.take(); return w.n > 0 }
 	fail := func(what string, err error) (waker, error) {
 		_ = unix.Close(tfd)
 		if w.f != nil {
@@ -86,13 +93,12 @@ func (w *epollWaker) arm(d time.Duration) {
 // through the file's Control, which holds the descriptor open meanwhile: a
 // closed set's number may already be another shard's.
 func (w *epollWaker) poll() ([]int32, bool) {
-	n := 0
-	err := w.rc.Control(func(uintptr) { n = w.take() })
-	if err != nil {
+	w.n = 0
+	if err := w.rc.Control(w.takeFn); err != nil {
 		w.closeTimer()
 		return nil, false
 	}
-	return w.collect(n), true
+	return w.collect(w.n), true
 }
 
 // wait is poll, sleeping in the netpoller only when nothing is ready: no
@@ -103,16 +109,13 @@ func (w *epollWaker) wait() ([]int32, bool) {
 	if ready, ok := w.poll(); !ok || len(ready) > 0 {
 		return ready, ok
 	}
-	n := 0
-	err := w.rc.Read(func(uintptr) bool {
-		n = w.take()
-		return n > 0
-	})
+	w.n = 0
+	err := w.rc.Read(w.waitFn)
 	if errors.Is(err, os.ErrClosed) {
 		w.closeTimer()
 		return nil, false
 	}
-	return w.collect(n), true // err: the deadline, the timer's backstop
+	return w.collect(w.n), true // err: the deadline, the timer's backstop
 }
 
 // take reads up to len(events) ready descriptors into events.

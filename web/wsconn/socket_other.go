@@ -10,7 +10,13 @@ import (
 // socketsWatchable: pace lanes watch descriptors on Linux only.
 const socketsWatchable = false
 
-// ReadSocket is not supported here: Socket returns nil.
-func ReadSocket(syscall.RawConn, []byte) (int, error) {
+// SocketReader is not supported here: Socket returns nil.
+type SocketReader struct{}
+
+// NewSocketReader returns a reader that fails.
+func NewSocketReader(syscall.RawConn) *SocketReader { return &SocketReader{} }
+
+// Read fails: Socket returns nil here, so nothing reads a socket this way.
+func (*SocketReader) Read([]byte) (int, error) {
 	return 0, errors.New("wsconn: reading a socket from a lane is not supported here")
 }
