@@ -62,6 +62,7 @@ type remoteClient struct {
 	sock      *wsconn.SocketReader
 	inLane    bool
 	onMessage func(wsframe.Message) error
+	onBytes   func([]byte) error
 
 	// Set by the reader in begin, then read-only; other goroutines read it
 	// after started is closed.
@@ -111,6 +112,7 @@ func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched 
 		c.raw = wsconn.Socket(ws.NetConn())
 	}
 	c.onMessage = c.message
+	c.onBytes = c.bytesRead
 	return c
 }
 
@@ -160,36 +162,16 @@ func (c *remoteClient) handOver() bool {
 
 // readReady reads what the socket holds, in the lane.
 func (c *remoteClient) readReady() {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	buf := *bp
-	for {
-		n, err := c.sock.Read(buf)
-		switch {
-		case errors.Is(err, syscall.EAGAIN):
-			return
-		case err != nil:
-			c.endRead(err)
-			return
-		case n == 0:
-			c.endRead(io.ErrUnexpectedEOF)
-			return
+	if err := c.sock.Drain(c.onBytes); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the server left without a close frame
 		}
-		if err := c.parser.Feed(buf[:n], c.onMessage); err != nil {
-			c.endRead(err)
-			return
-		}
-		if n < len(buf) {
-			return // most likely drained; if not, the shard asks again
-		}
+		c.endRead(err)
 	}
 }
 
-// readBufs hold what lanes read, for one read and its parsing.
-var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, 16<<10)
-	return &b
-}}
+// bytesRead parses what the lane read (Drain's fn, bound once as onBytes).
+func (c *remoteClient) bytesRead(b []byte) error { return c.parser.Feed(b, c.onMessage) }
 
 // endRead records why reading stopped, once; in the lane it also stops
 // watching the socket.

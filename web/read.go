@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"syscall"
 	"time"
 
@@ -30,10 +29,11 @@ import (
 // Either way messages are handled as before; gorilla/websocket does the
 // upgrade and the writing, and never reads.
 type reader struct {
-	p    *wsframe.Parser
-	buf  []byte          // the goroutine driver's reads
-	raw  syscall.RawConn // the socket, if the lane may read it; nil if not
-	sock *wsconn.SocketReader
+	p       *wsframe.Parser
+	buf     []byte          // the goroutine driver's reads
+	raw     syscall.RawConn // the socket, if the lane may read it; nil if not
+	sock    *wsconn.SocketReader
+	onBytes func([]byte) error // bytesRead, bound once
 
 	// The rest is the lane driver's, in the lane.
 	inLane   bool          // the lane reads: input runs in it directly
@@ -44,13 +44,6 @@ type reader struct {
 	done     chan struct{} // closed when the lane has stopped reading
 	laneGone chan struct{} // closed if the lane stops while it reads (a panic)
 }
-
-// readBufs hold what the lane driver reads: only for the length of one
-// read and its parsing (the parser keeps what it needs of a split frame).
-var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, 16<<10)
-	return &b
-}}
 
 // watchdogEvery is how often a lane that reads its socket looks for a
 // client gone silent, or one that leaves a close unanswered.
@@ -76,6 +69,7 @@ func (l *live) initReader() {
 		l.rd.raw = wsconn.Socket(l.c.WS().NetConn())
 	}
 	l.onMessage = l.message
+	l.rd.onBytes = l.bytesRead
 }
 
 // read reads the client until the connection ends: on this goroutine, or
@@ -148,30 +142,26 @@ func (l *live) readReady() {
 	if l.rd.over {
 		return
 	}
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	buf := *bp
-	for {
-		n, err := l.rd.sock.Read(buf)
-		switch {
-		case errors.Is(err, syscall.EAGAIN):
-			return
-		case err != nil:
-			l.stopReading(err)
-			return
-		case n == 0:
-			l.stopReading(io.EOF)
-			return
-		}
-		l.rd.heard = l.lane.Now()
-		if l.feed(buf[:n]) {
-			l.stopReading(nil)
-			return
-		}
-		if n < len(buf) {
-			return // most likely drained; if not, the shard asks again
-		}
+	switch err := l.rd.sock.Drain(l.rd.onBytes); {
+	case err == nil:
+	case errors.Is(err, errReadOver):
+		l.stopReading(nil)
+	default:
+		l.stopReading(err)
 	}
+}
+
+// errReadOver: the client's close frame has come.
+var errReadOver = errors.New("client closed")
+
+// bytesRead handles what the lane read (Drain's fn, bound once as
+// reader.onBytes).
+func (l *live) bytesRead(b []byte) error {
+	l.rd.heard = l.lane.Now()
+	if l.feed(b) {
+		return errReadOver
+	}
+	return nil
 }
 
 // watchdog, in the lane while it reads, closes a client silent past

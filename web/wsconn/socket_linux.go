@@ -3,6 +3,9 @@
 package wsconn
 
 import (
+	"errors"
+	"io"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +51,41 @@ func (r *SocketReader) read(fd uintptr) {
 		r.n, r.err = unix.Read(int(fd), r.buf)
 		if r.err != unix.EINTR {
 			return
+		}
+	}
+}
+
+// drainBufs hold one read for the length of its handling: the caller's fn
+// keeps what it needs of it (a parser, the part of a split frame).
+var drainBufs = sync.Pool{New: func() any {
+	b := make([]byte, 16<<10)
+	return &b
+}}
+
+// Drain reads what the socket holds, handing each read to fn, until the
+// socket would block (nil), fn fails (its error), or the stream ends
+// (io.EOF) or fails. A read that does not fill the buffer most likely
+// emptied the socket, so Drain returns then; if bytes came meanwhile, a
+// level-triggered watch reports the socket again.
+func (r *SocketReader) Drain(fn func([]byte) error) error {
+	bp := drainBufs.Get().(*[]byte)
+	defer drainBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := r.Read(buf)
+		switch {
+		case errors.Is(err, syscall.EAGAIN):
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			return io.EOF
+		}
+		if err := fn(buf[:n]); err != nil {
+			return err
+		}
+		if n < len(buf) {
+			return nil
 		}
 	}
 }

@@ -20,3 +20,9 @@ func NewSocketReader(syscall.RawConn) *SocketReader { return &SocketReader{} }
 func (*SocketReader) Read([]byte) (int, error) {
 	return 0, errors.New("wsconn: reading a socket from a lane is not supported here")
 }
+
+// Drain fails, as Read does.
+func (r *SocketReader) Drain(func([]byte) error) error {
+	_, err := r.Read(nil)
+	return err
+}
