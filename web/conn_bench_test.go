@@ -64,6 +64,9 @@ func BenchmarkSendAudio(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// CPUTime is cpuTime, for the load benchmark (package web_test).
+var CPUTime = cpuTime
+
 // cpuTime is the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

@@ -129,7 +129,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		profiles.Go(func() { atFullLoad(b, path, stop, heapProfile) })
 	}
 	clients := pace.New(0)
-	cpu0, wall0, steal0 := cpuTime(), time.Now(), stealTime()
+	cpu0, wall0, steal0 := web.CPUTime(), time.Now(), stealTime()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var err error
@@ -155,7 +155,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			},
 		})
 	})
-	cpu, wall, steal := cpuTime()-cpu0, time.Since(wall0), stealTime()-steal0
+	cpu, wall, steal := web.CPUTime()-cpu0, time.Since(wall0), stealTime()-steal0
 	close(stop)
 	<-sampled
 	profiles.Wait()
@@ -247,15 +247,6 @@ func quantile(sorted []float64, p float64) float64 {
 		return math.NaN()
 	}
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
-}
-
-// cpuTime is the process's user + system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stealTime is the CPU time the hypervisor gave to others while this
