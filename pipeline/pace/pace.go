@@ -288,7 +288,8 @@ type shard struct {
 
 	mu      sync.Mutex
 	heap    laneHeap
-	armed   time.Duration // the instant the waker is set for (never: unset)
+	armed   time.Duration // the instant the shard next needs waking (never: not at all)
+	set     time.Duration // the instant the waker's alarm is set for (never: unset)
 	w       waker
 	watched map[int32]*Lane // by descriptor
 }
@@ -305,10 +306,10 @@ func (sh *shard) startLocked() {
 		w = newTimerWaker()
 	}
 	sh.mu.Lock()
-	sh.w, sh.armed = w, never
+	sh.w, sh.armed, sh.set = w, never, never
 	if len(sh.heap) > 0 {
 		sh.armed = sh.heap[0].key
-		w.arm(sh.armed - sh.s.since())
+		sh.setAlarm(sh.armed, sh.s.since())
 	}
 	sh.mu.Unlock()
 	go sh.loop(w)
@@ -347,8 +348,24 @@ func (sh *shard) queue(l *Lane, at time.Duration) {
 	}
 	if at < sh.armed {
 		sh.armed = at
-		sh.w.arm(at - sh.s.since())
+		sh.setAlarm(at, sh.s.since())
 	}
+}
+
+// setAlarm sets the waker's alarm for the instant at, unless it is already
+// set for it and has not rung: a shard woken by input, with the same lane
+// still first in its queue, keeps its alarm instead of paying for a
+// timerfd_settime and a runtime deadline on every wakeup. sh.mu is held.
+func (sh *shard) setAlarm(at, now time.Duration) {
+	if at == sh.set && (at == never || at > now) {
+		return
+	}
+	sh.set = at
+	if at == never {
+		sh.w.arm(never)
+		return
+	}
+	sh.w.arm(at - now)
 }
 
 // remove takes l out of the shard's queue and stops watching its
@@ -408,7 +425,7 @@ func (sh *shard) loop(w waker) {
 		var ok bool
 		if len(sh.heap) == 0 {
 			sh.armed = never
-			w.arm(never)
+			sh.setAlarm(never, 0)
 			sh.mu.Unlock()
 			if ready, ok = w.wait(); !ok {
 				return
@@ -416,8 +433,8 @@ func (sh *shard) loop(w waker) {
 			continue
 		}
 		sh.armed = sh.heap[0].key
-		wait := sh.armed - sh.s.since()
-		if wait <= 0 {
+		now = sh.s.since()
+		if sh.armed <= now {
 			// More lanes came due while these fired: no sleep, but let
 			// the goroutines they readied run first, or a busy shard
 			// would keep its thread until the scheduler preempts it,
@@ -432,7 +449,7 @@ func (sh *shard) loop(w waker) {
 		// Timer slack: lanes due within it of the first fire in the same
 		// wakeup, so a busy shard wakes once for several lanes.
 		sh.armed += sh.s.slack
-		w.arm(wait + sh.s.slack)
+		sh.setAlarm(sh.armed, now)
 		sh.mu.Unlock()
 		if ready, ok = w.wait(); !ok {
 			return

@@ -202,3 +202,64 @@ func TestWatchRefusals(t *testing.T) {
 }
 
 func readFD(fd int, b []byte) (int, error) { return unix.Read(fd, b) }
+
+// armCounter counts how often a shard sets its waker's alarm.
+type armCounter struct {
+	waker
+	arms atomic.Int32
+}
+
+func (c *armCounter) arm(d time.Duration) { c.arms.Add(1); c.waker.arm(d) }
+
+// TestInputKeepsTheAlarm: wakeups for input, with the same event still
+// first in the queue, leave the alarm as it is (no timerfd_settime and
+// runtime deadline per read), and the event still fires when it is due.
+func TestInputKeepsTheAlarm(t *testing.T) {
+	s := New(1)
+	var counter *armCounter
+	s.newWaker = func() (waker, error) {
+		w, err := newWaker()
+		if err != nil {
+			return nil, err
+		}
+		counter = &armCounter{waker: w}
+		return counter, nil
+	}
+	l := s.NewLane(nil)
+	defer l.Stop()
+	r, w := pipe(t)
+	const due = 300 * time.Millisecond
+	fired := make(chan time.Duration, 1)
+	l.Do(func() { l.Clock().AfterFunc(due, func() { fired <- l.Now() }) })
+	const inputs = 20
+	got := make(chan struct{}, inputs)
+	if err := l.Watch(fdOf(t, r), func() {
+		if readSome(t, r, 1) > 0 {
+			got <- struct{}{}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	arms := counter.arms.Load()
+	for i := range inputs {
+		if _, err := w.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("input %d not read within 10 s", i)
+		}
+	}
+	if n := counter.arms.Load() - arms; n > 2 {
+		t.Errorf("%d wakeups for input set the alarm %d times; want it kept", inputs, n)
+	}
+	select {
+	case at := <-fired:
+		if at < due {
+			t.Errorf("event due at %v fired at %v", due, at)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event never fired after the input wakeups")
+	}
+}
