@@ -65,7 +65,7 @@ type Mic struct {
 	MaxLength time.Duration
 
 	s       *Session
-	store   []int16 // storage that frames holding sound are cut from
+	pool    *FramePool // storage for frames holding sound
 	silence []int16 // the one frame of digital silence, shared, never written
 	noise   []int16 // Noise looped to a whole number of frames
 	pos     int     // samples captured = start of the next frame
@@ -159,6 +159,7 @@ func (m *Mic) Start(s *Session) error {
 		m.MaxLength = 10 * time.Minute
 	}
 	m.tick = m.capture
+	m.pool = NewFramePool(s)
 	m.silence = make([]int16, FrameSamples)[:FrameSamples:FrameSamples]
 	if n := len(m.Noise); n > 0 {
 		// Loop a whole number of frames, so every frame of noise is one
@@ -176,17 +177,6 @@ func (m *Mic) Start(s *Session) error {
 	m.arm()
 	s.AfterFunc(FrameDuration, m.tick)
 	return nil
-}
-
-// chunk returns a fresh frame's worth of storage. Frames are cut from 1 s
-// blocks, so a frame's samples are never written again once it is sent.
-func (m *Mic) chunk() []int16 {
-	if len(m.store)+FrameSamples > cap(m.store) {
-		m.store = make([]int16, 0, 50*FrameSamples)
-	}
-	n := len(m.store)
-	m.store = m.store[:n+FrameSamples]
-	return m.store[n : n+FrameSamples : n+FrameSamples]
 }
 
 // overlaps reports whether any placed utterance sounds in [from, to).
@@ -297,7 +287,7 @@ func (m *Mic) capture() {
 	}
 	if m.overlaps(from, to) {
 		quiet := buf
-		buf = m.chunk()
+		buf = m.pool.Get()
 		copy(buf, quiet)
 	}
 	f := Frame{Kind: UserAudio, At: SamplesDuration(from), Seq: m.seq, Audio: buf}

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ func (a *fakeAssistant) Handle(ctx *pipeline.Context, f pipeline.Frame, dir pipe
 	if f.Kind != pipeline.UserAudio {
 		return
 	}
+	f.Audio = slices.Clone(f.Audio) // kept past Handle: the mic reuses its storage
 	a.frames = append(a.frames, f)
 	if f.Flags&pipeline.FlagSpeechEnd != 0 {
 		a.r++

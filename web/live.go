@@ -57,8 +57,8 @@ type live struct {
 	// in carries an audio message into audioIn, bound once, so a frame
 	// costs no closure.
 	in struct {
-		samples []int16
-		at      time.Duration
+		data []byte // PCM16 LE, valid for the call
+		at   time.Duration
 	}
 	audioIn func()
 	st      loopState // under the lane's lock
@@ -162,14 +162,12 @@ func (l *live) audioMessage(data []byte) {
 		l.protocolError(perr(CodeAudioTooLarge, "audio message of %d bytes (%d ms) exceeds %d ms; send 20 ms frames", len(data), len(data)/2*1000/pipeline.SampleRate, lim.MaxAudioMs))
 		return
 	}
-	samples := make([]int16, len(data)/2)
-	for i := range samples {
-		samples[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
-	}
 	// Arrival is read before taking the session's lock, so a busy session
-	// does not make the wire look slower than it is.
-	l.in.samples, l.in.at = samples, l.lane.Now()
+	// does not make the wire look slower than it is. The bytes are decoded
+	// inside the lane, into storage from the session's frame pool.
+	l.in.data, l.in.at = data, l.lane.Now()
 	l.do(l.audioIn)
+	l.in.data = nil
 }
 
 // protocolError reports a bad message. Fatal problems, and too many of
@@ -223,7 +221,7 @@ func (l *live) start(m *StartMessage) error {
 	l.client = m.Client
 	replies := slices.Clone(m.Replies)
 	l.lane = l.srv.pace.NewLane(l.eventPanicked)
-	l.audioIn = func() { l.audio(l.in.samples, l.in.at) }
+	l.audioIn = func() { l.audio(l.in.data, l.in.at) }
 	l.st.init()
 	l.s = la.arch.NewSession(pipeline.Options{
 		Clock:   l.lane.Clock(),
@@ -232,6 +230,7 @@ func (l *live) start(m *StartMessage) error {
 		Output:  l.output,
 		Replies: func(t string) (string, bool) { return reply(replies, t) },
 	})
+	l.st.pool = pipeline.NewFramePool(l.s)
 	l.started.Store(true)
 	l.log.Info("session started", zap.String("preset", la.arch.Name), zap.String("network", la.network),
 		zap.String("client", l.client), zap.Uint64("seed", l.seed))

@@ -7,6 +7,7 @@ import (
 	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -30,9 +31,10 @@ import (
 // exactly the client's own, and client-to-server intervals include only the
 // wire's variable delay.
 type loopState struct {
-	pending    []int16 // samples of a frame not yet complete
-	received   int64   // samples received
-	frames     uint64  // frames delivered
+	pending    []int16             // samples of a frame not yet complete
+	pool       *pipeline.FramePool // storage for the frames fed in
+	received   int64               // samples received
+	frames     uint64              // frames delivered
 	framesOut  int64
 	offset     time.Duration
 	haveOffset bool
@@ -103,14 +105,15 @@ func (l *live) tick() {
 	l.s.AfterFunc(tickEvery, l.tick)
 }
 
-// audio cuts the client's samples into 20 ms frames stamped on the
-// session timeline and feeds them to the pipeline.
-func (l *live) audio(samples []int16, arrival time.Duration) {
+// audio cuts the client's samples (PCM16 LE) into 20 ms frames stamped on
+// the session timeline and feeds them to the pipeline.
+func (l *live) audio(data []byte, arrival time.Duration) {
 	st := &l.st
 	if st.finished {
 		return
 	}
-	st.received += int64(len(samples))
+	n := len(data) / 2
+	st.received += int64(n)
 	off := arrival - pipeline.SamplesDuration(int(st.received))
 	if !st.haveOffset {
 		st.haveOffset, st.offset, st.firstOff = true, off, off
@@ -124,16 +127,33 @@ func (l *live) audio(samples []int16, arrival time.Duration) {
 		st.finished = true
 		return
 	}
-	if len(st.pending) == 0 && len(samples) == pipeline.FrameSamples {
-		l.frame(samples) // the usual case: one whole frame, no copy
+	if len(st.pending) == 0 && n == pipeline.FrameSamples {
+		// The usual case, one whole frame: decoded straight into storage
+		// the session no longer holds.
+		a := st.pool.Get()
+		decodePCM16(a, data)
+		l.frame(a)
 	} else {
-		st.pending = append(st.pending, samples...)
+		k := len(st.pending)
+		st.pending = slices.Grow(st.pending, n)[:k+n]
+		decodePCM16(st.pending[k:], data)
 		for len(st.pending) >= pipeline.FrameSamples {
-			l.frame(append([]int16(nil), st.pending[:pipeline.FrameSamples]...))
+			a := st.pool.Get()
+			copy(a, st.pending)
+			l.frame(a)
 			st.pending = append(st.pending[:0], st.pending[pipeline.FrameSamples:]...)
 		}
 	}
 	l.flush()
+}
+
+// decodePCM16 decodes little-endian 16-bit samples from b into dst
+// (len(b) == 2·len(dst)).
+func decodePCM16(dst []int16, b []byte) {
+	b = b[:2*len(dst)]
+	for i := range dst {
+		dst[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+	}
 }
 
 // frame delivers one 20 ms frame, with the truth it holds.
