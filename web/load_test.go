@@ -129,6 +129,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		profiles.Go(func() { atFullLoad(b, path, stop, heapProfile) })
 	}
 	clients := pace.New(0)
+	gc0 := gcStats()
 	cpu0, wall0, steal0 := web.CPUTime(), time.Now(), stealTime()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -156,6 +157,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		})
 	})
 	cpu, wall, steal := web.CPUTime()-cpu0, time.Since(wall0), stealTime()-steal0
+	gc := gcStats().minus(gc0)
 	close(stop)
 	<-sampled
 	profiles.Wait()
@@ -175,6 +177,9 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	b.ReportMetric(float64(answered)/float64(n*len(want)), "answered")
 	sched := schedLatency(0.999)
 	b.ReportMetric(sched, "sched-p999-ms")
+	b.ReportMetric(float64(gc.cycles), "gc-cycles")
+	b.ReportMetric(gc.cpu.Seconds()/cpu.Seconds(), "gc-cpu-share")
+	b.ReportMetric(float64(gc.alloc)/(1<<20)/wall.Seconds(), "alloc-MiB/s")
 	// Where the error accrues: each span of the breakdown against its
 	// virtual-clock value (upstream spans carry the client's send and the
 	// server's read delays; network_down and playout the server's output
@@ -195,6 +200,8 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		pacing += "; " + lateness("server", srv.Pacing())
 	}
 	b.Logf("%d clients: timers fired late by: %s", n, pacing)
+	b.Logf("%d clients: %d GC cycles (one per %.1f s), %.0f%% of the CPU spent on GC, %.1f MiB/s allocated",
+		n, gc.cycles, wall.Seconds()/float64(max(gc.cycles, 1)), 100*gc.cpu.Seconds()/cpu.Seconds(), float64(gc.alloc)/(1<<20)/wall.Seconds())
 	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
 	b.Logf("%d clients over %v: %.2f CPU cores (of %d; the host took %.2f), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
 		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), float64(steal)/float64(wall), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
@@ -277,6 +284,36 @@ func peakRSS() int64 {
 		return 0
 	}
 	return int64(ru.Maxrss) * 1024
+}
+
+// gcCounters are the garbage collector's running totals.
+type gcCounters struct {
+	cycles uint64
+	cpu    time.Duration // mark workers, assists and pauses
+	alloc  uint64        // bytes allocated
+}
+
+func (a gcCounters) minus(b gcCounters) gcCounters {
+	return gcCounters{a.cycles - b.cycles, a.cpu - b.cpu, a.alloc - b.alloc}
+}
+
+// gcStats reads the collector's totals: under load its mark phases, which
+// take a quarter of GOMAXPROCS while they run, are where the timing tail
+// comes from once the machine is busy.
+func gcStats() gcCounters {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	var c gcCounters
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		c.cycles = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		c.cpu = time.Duration(s[1].Value.Float64() * float64(time.Second))
+	}
+	if s[2].Value.Kind() == metrics.KindUint64 {
+		c.alloc = s[2].Value.Uint64()
+	}
+	return c
 }
 
 // schedLatency returns the q-quantile of the time goroutines spent
