@@ -32,6 +32,7 @@ import (
 // wire's variable delay.
 type loopState struct {
 	pending    []int16             // samples of a frame not yet complete
+	tl         pipeline.Timeline   // timeline's storage
 	pool       *pipeline.FramePool // storage for the frames fed in
 	received   int64               // samples received
 	frames     uint64              // frames delivered
@@ -361,8 +362,11 @@ func (l *live) sendTurns() {
 // the latest offset, and where the client reported a response's first
 // audio, that report replaces the simulated downlink's own stamp, so
 // network_down includes the real wire too.
+// It is rebuilt in the same storage at each call: what outlives the call
+// is copied out of it (Turns, Sorted).
 func (l *live) timeline() *pipeline.Timeline {
-	tl := &pipeline.Timeline{Marks: make([]pipeline.Mark, 0, len(l.s.Timeline().Marks))}
+	tl := &l.st.tl
+	tl.Marks = tl.Marks[:0]
 	for i, m := range l.s.Timeline().Marks {
 		if m.Name == pipeline.MarkClientFirstAudio && m.Stage != "client" && l.st.firstAudio[m.Response] {
 			continue
