@@ -25,14 +25,14 @@ var ErrBacklogFull = errors.New("wsconn: peer not reading: send backlog full")
 //
 // In the common case, a socket with room, a Write is one write(2) on the
 // caller's goroutine, as with c itself. That needs c's descriptor
-// (syscall.Conn, as *net.TCPConn has). A connection without one — a
-// *tls.Conn, whose Write makes TLS records and may wait — cannot be tried
-// without waiting: then every Write goes to the backlog and the goroutine
+// (syscall.Conn, as *net.TCPConn has) on a Unix system. A connection
+// without one — a *tls.Conn, whose Write makes TLS records and may wait —
+// cannot be tried without waiting, nor can a socket elsewhere: then every Write goes to the backlog and the goroutine
 // writes it out, so writes still never wait, at the cost of a goroutine
 // hand-off per write.
 func NonBlocking(c net.Conn, backlog int) net.Conn {
 	nb := &nbConn{Conn: c, max: backlog}
-	if sc, ok := c.(syscall.Conn); ok {
+	if sc, ok := c.(syscall.Conn); ok && writesRaw {
 		if raw, err := sc.SyscallConn(); err == nil {
 			nb.raw = raw
 			nb.writeFn = nb.writeFd
@@ -115,7 +115,7 @@ func (c *nbConn) tryWrite(b []byte) (int, error) {
 // writeFd writes c.wb to fd once, never waiting: done, or would block.
 func (c *nbConn) writeFd(fd uintptr) bool {
 	for {
-		c.wn, c.werr = syscall.Write(int(fd), c.wb)
+		c.wn, c.werr = writeOnce(fd, c.wb)
 		if c.werr != syscall.EINTR {
 			return true
 		}
