@@ -3,12 +3,14 @@ package scenarios
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -77,6 +79,8 @@ type remoteClient struct {
 	sentMarks   int
 	firstAudio  map[pipeline.ResponseID]bool
 	frame       []byte
+	wire        []byte        // a frame being written
+	keys        *rand.ChaCha8 // masking keys (RFC 6455 §5.3)
 	writeErr    error
 	quietClosed bool
 	summary     wireEvent
@@ -108,6 +112,9 @@ func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched 
 		firstAudio: map[pipeline.ResponseID]bool{}, frame: make([]byte, 0, 2*pipeline.FrameSamples),
 		parser: wsframe.NewParser(wsframe.Options{MaxMessage: maxServerMessage}),
 	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails (crypto/rand)
+	c.keys = rand.NewChaCha8(seed)
 	if inLane {
 		c.raw = wsconn.Socket(ws.NetConn())
 	}
@@ -448,8 +455,16 @@ func (c *remoteClient) write(kind int, b []byte) error {
 	if c.writeErr != nil {
 		return c.writeErr
 	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if err := c.ws.WriteMessage(kind, b); err != nil {
+	// One frame in one write, built here rather than by gorilla/websocket
+	// (which allocates a writer per message): the socket wrapper takes
+	// whole writes in order, so control frames gorilla writes meanwhile
+	// never split it.
+	var key [4]byte
+	binary.LittleEndian.PutUint32(key[:], uint32(c.keys.Uint64()))
+	c.wire = wsframe.AppendFrame(c.wire[:0], wsframe.Opcode(kind), b, &key)
+	conn := c.ws.NetConn()
+	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write(c.wire); err != nil {
 		c.writeErr = fmt.Errorf("send to server: %w", err)
 		c.closeQuiet() // run stops waiting for the mic at once
 	}
