@@ -1,12 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/voicesim/voicesim/pipeline/atomicfile"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"time"
 
@@ -44,8 +44,8 @@ type loopState struct {
 	truths    []TruthMessage // truth for samples not yet received
 	marksSent int
 	errsSent  int
-	turnsSent map[int][]byte
-	dirty     bool // turn metrics may have changed
+	turnsSent map[int]pipeline.TurnMetrics // as last sent
+	dirty     bool                         // turn metrics may have changed
 
 	// streamAt holds the stream time of each mark placed from a client
 	// report, by index: metrics re-place them with the latest offset, so
@@ -60,7 +60,7 @@ type loopState struct {
 }
 
 func (st *loopState) init() {
-	st.turnsSent = map[int][]byte{}
+	st.turnsSent = map[int]pipeline.TurnMetrics{}
 	st.streamAt = map[int]time.Duration{}
 	st.firstAudio = map[pipeline.ResponseID]bool{}
 	st.played = map[pipeline.ResponseID]bool{}
@@ -344,16 +344,16 @@ func (l *live) flush() {
 // sendTurns sends each turn whose metrics changed since last sent.
 func (l *live) sendTurns() {
 	for _, tm := range l.timeline().Turns() {
+		if sent, ok := l.st.turnsSent[tm.Turn]; ok && reflect.DeepEqual(sent, tm) {
+			continue // most reports change one turn: the others are not encoded again
+		}
 		ev := TurnEvent{Type: TypeTurnMetrics, Arch: l.la.arch.Name, Turn: tm}
 		b, err := json.Marshal(ev)
 		if err != nil {
 			l.log.Error("encode turn metrics", zap.Error(err))
 			return
 		}
-		if bytes.Equal(b, l.st.turnsSent[tm.Turn]) {
-			continue
-		}
-		l.st.turnsSent[tm.Turn] = b
+		l.st.turnsSent[tm.Turn] = tm
 		l.c.Send(websocket.TextMessage, b)
 	}
 }

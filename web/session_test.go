@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -157,6 +158,28 @@ func TestBargeInStopsTheAudio(t *testing.T) {
 		tm.Values[pipeline.MetricBargeInStop], tm.Values[pipeline.MetricOvertalk], before, time.Duration(before)*pipeline.FrameDuration)
 	if first, _ := lastTurn(c.events(), 0); !first.Truncated || first.PlayedMs <= 0 || first.Heard == "" || first.Heard == long {
 		t.Errorf("turn 0: truncated %v, played %.0f ms, heard %q; want a truncated answer, partly heard", first.Truncated, first.PlayedMs, first.Heard)
+	}
+	noRepeatedTurns(t, c.events())
+}
+
+// noRepeatedTurns checks a turn's metrics are sent again only when they
+// have changed: reports about turn 1 must not resend turn 0 as it was.
+func noRepeatedTurns(t *testing.T, evs []event) {
+	t.Helper()
+	last := map[int]pipeline.TurnMetrics{}
+	n := map[int]int{}
+	for _, e := range evs {
+		if e.Type != web.TypeTurnMetrics {
+			continue
+		}
+		n[e.Turn.Turn]++
+		if prev, ok := last[e.Turn.Turn]; ok && reflect.DeepEqual(prev, e.Turn) {
+			t.Errorf("turn %d's metrics sent again unchanged (message %d for it)", e.Turn.Turn, n[e.Turn.Turn])
+		}
+		last[e.Turn.Turn] = e.Turn
+	}
+	if len(n) < 2 {
+		t.Errorf("turn metrics for %d turns; want both", len(n))
 	}
 }
 
