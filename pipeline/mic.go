@@ -66,10 +66,10 @@ type Mic struct {
 
 	s       *Session
 	pool    *FramePool // storage for frames holding sound
-	silence []int16 // the one frame of digital silence, shared, never written
-	noise   []int16 // Noise looped to a whole number of frames
-	pos     int     // samples captured = start of the next frame
-	next    int     // index of the next utterance to place
+	silence []int16    // the one frame of digital silence, shared, never written
+	noise   []int16    // Noise looped to a whole number of frames
+	pos     int        // samples captured = start of the next frame
+	next    int        // index of the next utterance to place
 	active  []placed
 	turns   int
 	tick    func()
