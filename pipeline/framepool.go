@@ -19,74 +19,101 @@ import "unsafe"
 // events, or a lane's Do).
 type FramePool struct {
 	s *Session
-	// out lists the buffers handed out, oldest first, from head on; up to
-	// cap(out) are remembered for reuse, older ones are left to the garbage
-	// collector.
-	out  [][]int16
-	head int
+	// slab holds framePoolKeep frames' storage, handed out in turn; free
+	// lists the slots found unheld at the last look, in the order they are
+	// to be handed out. A slot found free stays free until handed out
+	// (only Get puts storage into frames), so one look at the session
+	// serves many Gets.
+	slab []int16
+	free []int
+	head int // free[head:] are still to hand out
+	next int // the slot after the last one handed out
+	held [framePoolKeep]bool
 }
 
-// framePoolKeep is how many buffers a pool remembers, 640 ms of frames:
+// framePoolKeep is how many frames' storage a pool holds, 640 ms of audio:
 // more than a session holds at once in most chains (a network stage's
-// delay is tens of milliseconds to a few hundred), so the oldest is
-// normally free again; when it is not, the pool allocates. A session's
-// pool costs 30 KB.
+// delay is tens of milliseconds to a few hundred), so most slots are free
+// again by the time they come round; when none is, the pool allocates. A
+// session's pool costs 30 KB.
 const framePoolKeep = 32
 
 // NewFramePool returns a pool for frames fed into s.
 func NewFramePool(s *Session) *FramePool {
-	return &FramePool{s: s, out: make([][]int16, 0, framePoolKeep)}
+	return &FramePool{s: s, free: make([]int, 0, framePoolKeep)}
 }
 
 // Get returns FrameSamples samples of storage for a new frame. Its
 // contents are whatever they were: the caller overwrites every sample.
 func (p *FramePool) Get() []int16 {
-	if len(p.out) == cap(p.out) {
-		oldest := p.out[p.head]
-		if !p.s.holds(oldest) {
-			p.head = (p.head + 1) % len(p.out)
-			return oldest
+	if p.slab == nil {
+		p.slab = make([]int16, framePoolKeep*FrameSamples)
+		for i := range framePoolKeep {
+			p.free = append(p.free, i)
 		}
-		// Still in use (a long delay upstream): let it go, and remember a
-		// new one in its place.
-		b := make([]int16, FrameSamples)
-		p.out[p.head] = b
-		p.head = (p.head + 1) % len(p.out)
-		return b
 	}
-	b := make([]int16, FrameSamples)
-	p.out = append(p.out, b)
-	return b
+	if p.head == len(p.free) {
+		p.look()
+		if len(p.free) == 0 {
+			// Every slot is still in use (long delays upstream).
+			return make([]int16, FrameSamples)
+		}
+	}
+	i := p.free[p.head]
+	p.head++
+	p.next = (i + 1) % framePoolKeep
+	return p.slab[i*FrameSamples : (i+1)*FrameSamples : (i+1)*FrameSamples]
 }
 
-// holds reports whether a queued delivery or a scheduled event carries a
-// frame whose samples overlap b. On a clock other than a VirtualClock the
-// events cannot be seen, so everything counts as held.
-func (s *Session) holds(b []int16) bool {
+// look lists the slots no frame the session holds lies over, oldest
+// handed out first.
+func (p *FramePool) look() {
+	p.free, p.head = p.free[:0], 0
+	p.held = [framePoolKeep]bool{}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(p.slab)))
+	hi := lo + uintptr(len(p.slab))*2
+	seen := p.s.eachHeld(func(a []int16) {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+		end := start + uintptr(len(a))*2
+		if start >= hi || end <= lo {
+			return
+		}
+		first := (max(start, lo) - lo) / (2 * FrameSamples)
+		last := (min(end, hi) - 1 - lo) / (2 * FrameSamples)
+		for k := first; k <= last; k++ {
+			p.held[k] = true
+		}
+	})
+	if !seen {
+		return
+	}
+	for k := range framePoolKeep {
+		i := (p.next + k) % framePoolKeep
+		if !p.held[i] {
+			p.free = append(p.free, i)
+		}
+	}
+}
+
+// eachHeld calls fn with the samples of every frame a queued delivery or a
+// scheduled event carries, and reports true; on a clock other than a
+// VirtualClock the events cannot be seen, and it reports false.
+func (s *Session) eachHeld(fn func([]int16)) bool {
 	vc, ok := s.clock.(*VirtualClock)
 	if !ok {
-		return true
-	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	hi := lo + uintptr(len(b))*2
-	over := func(a []int16) bool {
-		if len(a) == 0 {
-			return false
-		}
-		p := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
-		return p < hi && p+uintptr(len(a))*2 > lo
+		return false
 	}
 	for _, r := range [...]*ring{&s.data, &s.system} {
 		for i := range r.size {
-			if over(r.buf[(r.head+i)%len(r.buf)].f.Audio) {
-				return true
+			if a := r.buf[(r.head+i)%len(r.buf)].f.Audio; len(a) > 0 {
+				fn(a)
 			}
 		}
 	}
-	for _, e := range vc.q {
-		if over(e.e.fr.Audio) {
-			return true
+	for _, it := range vc.q {
+		if a := it.e.fr.Audio; len(a) > 0 {
+			fn(a)
 		}
 	}
-	return false
+	return true
 }
