@@ -143,10 +143,10 @@ type Frame struct {
 	// Audio holds PCM16 mono 24 kHz samples. Stages never modify a frame's
 	// samples in place: the slice may be shared with the clip it came from.
 	// Nor do they keep them past Handle other than in the frame itself
-	// (Push, AfterFrame), and Output and Observe callbacks not past their
-	// call: a source may reuse the storage once the session holds no
-	// delivery or event with the frame (FramePool). What must outlive that
-	// is copied.
+	// (Push, AfterFrame) or as a Holder that reports them, and Output and
+	// Observe callbacks not past their call: a source may reuse the storage
+	// once the session holds no frame over it (FramePool). What must
+	// outlive that is copied.
 	Audio []int16
 	// Text is a transcript, a token or a sentence, or an error message.
 	Text string

@@ -10,9 +10,10 @@ import "unsafe"
 // take a quarter of the CPU while they run.
 //
 // A buffer is handed out again only when the session no longer holds it:
-// no queued delivery and no scheduled event (AfterFrame) carries a frame
-// over it. That covers every way the engine keeps a frame; the rest is the
-// rule of Frame.Audio: a stage that keeps samples past Handle, or an
+// no queued delivery, no scheduled event (AfterFrame) and no stage that
+// keeps frames (a Holder, such as a jitter buffer) has a frame over it.
+// That covers every way the engine keeps a frame; the rest is the rule of
+// Frame.Audio: any other stage that keeps samples past Handle, or an
 // Output or Observe callback past its call, copies them.
 //
 // A FramePool belongs to its session: use it where the session runs (its
@@ -95,9 +96,17 @@ func (p *FramePool) look() {
 	}
 }
 
-// eachHeld calls fn with the samples of every frame a queued delivery or a
-// scheduled event carries, and reports true; on a clock other than a
-// VirtualClock the events cannot be seen, and it reports false.
+// Holder is implemented by stages that keep frames past Handle (a jitter
+// buffer): they report the samples they hold, so that a FramePool does not
+// hand that storage out again while they do.
+type Holder interface {
+	EachHeld(fn func(samples []int16))
+}
+
+// eachHeld calls fn with the samples of every frame a queued delivery, a
+// scheduled event or a Holder stage holds, and reports true; on a clock
+// other than a VirtualClock the events cannot be seen, and it reports
+// false.
 func (s *Session) eachHeld(fn func([]int16)) bool {
 	vc, ok := s.clock.(*VirtualClock)
 	if !ok {
@@ -113,6 +122,11 @@ func (s *Session) eachHeld(fn func([]int16)) bool {
 	for _, it := range vc.q {
 		if a := it.e.fr.Audio; len(a) > 0 {
 			fn(a)
+		}
+	}
+	for _, n := range s.nodes {
+		if h, ok := n.stage.(Holder); ok {
+			h.EachHeld(fn)
 		}
 	}
 	return true

@@ -111,3 +111,65 @@ func (w *delayWire) Start(ctx *pipeline.Context) {
 func (w *delayWire) Handle(ctx *pipeline.Context, f pipeline.Frame, _ pipeline.Direction) {
 	ctx.AfterFrame(w.d, f, w.out)
 }
+
+// keeper holds every frame for a second in its own state, as a jitter
+// buffer does, reports them as a Holder, and checks each still has its
+// samples when it lets it go.
+type keeper struct {
+	t      *testing.T
+	ctx    *pipeline.Context
+	kept   []pipeline.Frame
+	checks int
+}
+
+func (k *keeper) Start(ctx *pipeline.Context) { k.ctx = ctx }
+
+func (k *keeper) Handle(ctx *pipeline.Context, f pipeline.Frame, _ pipeline.Direction) {
+	k.kept = append(k.kept, f)
+	ctx.After(time.Second, k.release)
+}
+
+func (k *keeper) release() {
+	f := k.kept[0]
+	k.kept = k.kept[1:]
+	for i, v := range f.Audio {
+		if v != pattern(f.Seq, i) {
+			k.t.Fatalf("kept frame %d sample %d = %d, want %d: its storage was reused while a Holder held it", f.Seq, i, v, pattern(f.Seq, i))
+		}
+	}
+	k.checks++
+}
+
+func (k *keeper) EachHeld(fn func([]int16)) {
+	for _, f := range k.kept {
+		fn(f.Audio)
+	}
+}
+
+// TestFramePoolRespectsHolders: storage a stage keeps past Handle and
+// reports (a jitter buffer) is not handed out again while it is kept.
+func TestFramePoolRespectsHolders(t *testing.T) {
+	k := &keeper{t: t}
+	s := pipeline.NewSession(pipeline.Options{}, pipeline.Named{Name: "keep", Stage: k})
+	s.Start()
+	p := pipeline.NewFramePool(s)
+	const n = 500
+	var seq uint64
+	var tick func()
+	tick = func() {
+		b := p.Get()
+		for i := range b {
+			b[i] = pattern(seq, i)
+		}
+		s.Input(pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: s.Now(), Audio: b})
+		seq++
+		if seq < n {
+			s.AfterFunc(pipeline.FrameDuration, tick)
+		}
+	}
+	s.AfterFunc(0, tick)
+	s.Clock().(*pipeline.VirtualClock).Run()
+	if k.checks != n {
+		t.Fatalf("%d frames checked, want %d", k.checks, n)
+	}
+}

@@ -369,14 +369,20 @@ func stageFromJSON(reg *pipeline.Registry, name string, cfg json.RawMessage) (pi
 }
 
 // decodeServerAudio parses a server audio message: a 12-byte header
-// (response, seq, flags) and PCM16 LE samples.
-func decodeServerAudio(b []byte) (pipeline.Frame, error) {
+// (response, seq, flags) and PCM16 LE samples. A whole 20 ms frame is
+// decoded into storage from pool, if there is one.
+func decodeServerAudio(b []byte, pool *pipeline.FramePool) (pipeline.Frame, error) {
 	const header = 12
 	if len(b) < header || (len(b)-header)%2 != 0 {
 		return pipeline.Frame{}, fmt.Errorf("server audio message of %d bytes", len(b))
 	}
 	f := pipeline.Frame{Kind: pipeline.AssistantAudio, Response: pipeline.ResponseID(binary.LittleEndian.Uint32(b)),
-		Seq: uint64(binary.LittleEndian.Uint32(b[4:])), Audio: make([]int16, (len(b)-header)/2)}
+		Seq: uint64(binary.LittleEndian.Uint32(b[4:]))}
+	if n := (len(b) - header) / 2; n == pipeline.FrameSamples && pool != nil {
+		f.Audio = pool.Get()
+	} else {
+		f.Audio = make([]int16, n)
+	}
 	if b[8]&1 != 0 {
 		f.Flags |= pipeline.FlagLast
 	}

@@ -74,6 +74,7 @@ type remoteClient struct {
 	// In the lane (its events, or Do).
 	vc          *pipeline.VirtualClock
 	s           *pipeline.Session
+	audio       *pipeline.FramePool // storage for the server's audio frames
 	mic         *pipeline.Mic
 	lastAudio   time.Duration
 	sentMarks   int
@@ -368,7 +369,7 @@ func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
 		if !c.begun {
 			return errors.New("server audio before session.started")
 		}
-		f, err := decodeServerAudio(data)
+		f, err := decodeServerAudio(data, c.audio)
 		if err != nil {
 			return err
 		}
@@ -418,6 +419,7 @@ func (c *remoteClient) begin(ev wireEvent) error {
 	lane := c.sched.NewLane(c.panicked)
 	c.vc = lane.Clock()
 	c.s = pipeline.NewSession(pipeline.Options{Clock: c.vc, Output: c.mic.Output, Replies: c.mic.Replies}, stages...)
+	c.audio = pipeline.NewFramePool(c.s)
 	c.s.Start()
 	if err := c.mic.Start(c.s); err != nil {
 		lane.Stop()

@@ -321,7 +321,20 @@ func (p *Playout) release(n int) {
 	p.streams = p.streams[:k]
 }
 
+// EachHeld reports the samples of the frames waiting in the buffer: the
+// client's storage for them must not be reused until they have played.
+func (p *Playout) EachHeld(fn func([]int16)) {
+	for _, s := range p.streams {
+		for i := range s.ring {
+			if e := &s.ring[i]; e.ok && len(e.f.Audio) > 0 {
+				fn(e.f.Audio)
+			}
+		}
+	}
+}
+
 var (
+	_ pipeline.Holder  = (*Playout)(nil)
 	_ pipeline.Stage   = (*Playout)(nil)
 	_ pipeline.Starter = (*Playout)(nil)
 )

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/pipetest"
 )
 
 // TestUninterruptedPlayback: on a constant network the first sample reaches
@@ -252,5 +253,56 @@ func TestNextResponseAfterFlush(t *testing.T) {
 	}
 	if n := len(g.Audio(2)); n != 10 {
 		t.Errorf("2 played %d frames; want 10", n)
+	}
+}
+
+// TestBufferedFramesAreReported: the playout reports the samples of every
+// frame waiting in its buffer (a FramePool upstream must not reuse them),
+// and none once they have played.
+func TestBufferedFramesAreReported(t *testing.T) {
+	p, err := prepare(t, "{depth: 100ms}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.New()
+	holder, ok := st.(pipeline.Holder)
+	if !ok {
+		t.Fatal("the playout does not report the frames it keeps")
+	}
+	g := pipetest.NewRig(t, "playout", st, pipeline.Options{Seed: 1})
+	const n = 10
+	bufs := map[*int16]bool{}
+	for k := range n {
+		b := make([]int16, pipeline.FrameSamples)
+		bufs[&b[0]] = true
+		f := pipeline.Frame{Kind: pipeline.AssistantAudio, Response: 1, Seq: uint64(k), Audio: b}
+		if k == n-1 {
+			f.Flags |= pipeline.FlagLast
+		}
+		g.Send(time.Second, f)
+	}
+	held := func() map[*int16]bool {
+		out := map[*int16]bool{}
+		holder.EachHeld(func(a []int16) { out[&a[0]] = true })
+		return out
+	}
+	vc := g.S.Clock().(*pipeline.VirtualClock)
+	vc.RunUntil(time.Second + 10*ms) // all in, none played yet
+	if h := held(); len(h) != n {
+		t.Errorf("%d frames reported while all %d wait to play", len(h), n)
+	} else {
+		for b := range h {
+			if !bufs[b] {
+				t.Error("reported storage that no frame sent has")
+			}
+		}
+	}
+	vc.RunUntil(time.Second + 15*ms + 5*pipeline.FrameDuration + ms) // five have left
+	if h := held(); len(h) != n-5 && len(h) != n-6 {
+		t.Errorf("%d frames reported after five played; want %d or %d", len(h), n-5, n-6)
+	}
+	g.Run()
+	if h := held(); len(h) != 0 {
+		t.Errorf("%d frames reported after the response played out", len(h))
 	}
 }
