@@ -65,6 +65,18 @@ type remoteClient struct {
 	inLane    bool
 	onMessage func(wsframe.Message) error
 	onBytes   func([]byte) error
+	// The message being read, decoded into ev, and handed into the lane
+	// through in and handleInFn (bound once), so a message costs no
+	// allocation.
+	ev wireEvent
+	in struct {
+		binary             bool
+		data               []byte
+		ev                 *wireEvent
+		err                error
+		hadSummary, summed bool
+	}
+	handleInFn func()
 
 	// Set by the reader in begin, then read-only; other goroutines read it
 	// after started is closed.
@@ -121,6 +133,7 @@ func newRemoteClient(ws *websocket.Conn, p *plan, reg *pipeline.Registry, sched 
 	}
 	c.onMessage = c.message
 	c.onBytes = c.bytesRead
+	c.handleInFn = c.handleIn
 	return c
 }
 
@@ -212,21 +225,22 @@ func (c *remoteClient) message(m wsframe.Message) error {
 		_ = c.ws.WriteControl(websocket.CloseMessage, reply, time.Now().Add(time.Second))
 		return &websocket.CloseError{Code: code, Text: text}
 	}
-	binary := m.Op == wsframe.Binary
-	var ev wireEvent
-	if !binary {
-		if skipped(m.Data) {
-			return nil
-		}
-		if err := json.Unmarshal(m.Data, &ev); err != nil {
-			return fmt.Errorf("server sent malformed JSON: %w", err)
-		}
-		switch ev.Type {
-		case "mark", "speech.started", "speech.stopped", "turn.metrics":
-			return nil
-		}
+	if m.Op == wsframe.Binary {
+		return c.deliver(true, m.Data, nil)
 	}
-	return c.deliver(binary, m.Data, ev)
+	if skipped(m.Data) {
+		return nil
+	}
+	// Decoded into the client's own event: one reader at a time.
+	c.ev = wireEvent{}
+	if err := json.Unmarshal(m.Data, &c.ev); err != nil {
+		return fmt.Errorf("server sent malformed JSON: %w", err)
+	}
+	switch c.ev.Type {
+	case "mark", "speech.started", "speech.stopped", "turn.metrics":
+		return nil
+	}
+	return c.deliver(false, m.Data, &c.ev)
 }
 
 // skipped spots, without decoding, the live-display events the server
@@ -237,7 +251,7 @@ func skipped(b []byte) bool {
 
 // deliver handles one message, in the lane once the session has begun, at
 // the virtual instant it arrived.
-func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
+func (c *remoteClient) deliver(binary bool, data []byte, ev *wireEvent) error {
 	if !c.begun {
 		err := c.handle(binary, data, ev)
 		if c.begun {
@@ -245,22 +259,26 @@ func (c *remoteClient) deliver(binary bool, data []byte, ev wireEvent) error {
 		}
 		return err
 	}
-	var err error
-	var hadSummary, summed bool
-	do := func() {
-		hadSummary = c.gotSummary
-		err = c.handle(binary, data, ev)
-		summed = c.gotSummary
-	}
+	c.in.binary, c.in.data, c.in.ev = binary, data, ev
 	if c.inLane {
-		do()
-	} else if !c.lane.Do(do) {
+		c.handleIn()
+	} else if !c.lane.Do(c.handleInFn) {
+		c.in.data, c.in.ev = nil, nil
 		return c.stoppedErr()
 	}
-	if summed && !hadSummary {
+	err := c.in.err
+	if c.in.summed && !c.in.hadSummary {
 		close(c.summed)
 	}
+	c.in.data, c.in.ev, c.in.err = nil, nil, nil
 	return err
+}
+
+// handleIn handles the message in c.in, in the lane.
+func (c *remoteClient) handleIn() {
+	c.in.hadSummary = c.gotSummary
+	c.in.err = c.handle(c.in.binary, c.in.data, c.in.ev)
+	c.in.summed = c.gotSummary
 }
 
 // run plays the session to its end and collects the server's summary.
@@ -364,7 +382,7 @@ func (c *remoteClient) closed(when string) error {
 }
 
 // handle acts on one server message, with the session locked.
-func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
+func (c *remoteClient) handle(binary bool, data []byte, ev *wireEvent) error {
 	if binary {
 		if !c.begun {
 			return errors.New("server audio before session.started")
@@ -392,7 +410,7 @@ func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
 		}
 		c.s.Input(pipeline.Frame{Kind: k, Response: pipeline.ResponseID(ev.Response), At: c.vc.Now()})
 	case "session.summary":
-		c.summary, c.gotSummary = ev, true
+		c.summary, c.gotSummary = *ev, true
 	case "error":
 		if ev.Code != "stage_error" {
 			return fmt.Errorf("server error %s: %s", ev.Code, ev.Message)
@@ -405,7 +423,7 @@ func (c *remoteClient) handle(binary bool, data []byte, ev wireEvent) error {
 // starts the scripted mic at stream time zero. It runs on the reader,
 // before the lane's first Do: until then the new lane's clock, at zero,
 // is the caller's alone.
-func (c *remoteClient) begin(ev wireEvent) error {
+func (c *remoteClient) begin(ev *wireEvent) error {
 	stages := []pipeline.Named{{Name: "client.wire", Stage: clientWire{c}}}
 	for _, cs := range ev.ClientStages {
 		st, err := stageFromJSON(c.reg, cs.Stage, cs.Config)

@@ -27,11 +27,27 @@ const constantLatency = "../web/testdata/constant-latency.yaml"
 // machine or the race detector never makes it flake. It also checks that
 // the server, which places the client's reports on its own timeline, gets
 // the same voice_to_voice the client measures on its own clock.
+//
+// The client reads the socket in its lane (as over plain TCP) or on a
+// goroutine of its own (as over TLS): both must agree.
 func TestRemoteAgreesWithVirtual(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays two conversations in real time")
 	}
 	t.Parallel()
+	for _, goroutines := range []bool{false, true} {
+		name := "lanes"
+		if goroutines {
+			name = "goroutines"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			remoteAgreesWithVirtual(t, goroutines)
+		})
+	}
+}
+
+func remoteAgreesWithVirtual(t *testing.T, goroutines bool) {
 	sc, err := scenarios.Load(constantLatency)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +69,7 @@ func TestRemoteAgreesWithVirtual(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	remote, err := scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
-		URL: hs.URL, Workers: 2,
+		URL: hs.URL, Workers: 2, ReadOnGoroutines: goroutines,
 		OnRun: func(r scenarios.RemoteRun) {
 			mu.Lock()
 			runs = append(runs, r)
