@@ -117,3 +117,16 @@ func (m *mic) next() {
 		m.s.AfterFunc(pipeline.FrameDuration, m.tick)
 	}
 }
+
+// BenchmarkTurns measures a timeline's per-turn metrics, which a live
+// session recomputes whenever a report may change them.
+func BenchmarkTurns(b *testing.B) {
+	s := runChain(b, constChain(), 1, nil)
+	tl := s.Timeline()
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(tl.Turns()) != 2 {
+			b.Fatal("want two turns")
+		}
+	}
+}

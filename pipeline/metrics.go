@@ -157,7 +157,7 @@ func (t *Timeline) Turns() []TurnMetrics {
 		if i+1 < len(idx) {
 			next = turns[idx[i+1]].start
 		}
-		tm := TurnMetrics{Turn: k, SpeechEnd: tt.end, Values: map[string]time.Duration{}}
+		tm := TurnMetrics{Turn: k, SpeechEnd: tt.end, Values: make(map[string]time.Duration, 16)}
 		var answer *respInfo
 		for _, r := range resps {
 			if r.turnEnd < tt.start || r.turnEnd >= next {
@@ -298,6 +298,7 @@ func (t *Timeline) measure(tm *TurnMetrics, tt *truthTurn, r *respInfo) {
 	tm.Values[MetricVoiceToVoice] = v2v
 
 	prevAt := tt.end
+	tm.Breakdown = make([]Segment, 0, len(criticalPath)) // one allocation, not one per doubling
 	for _, c := range criticalPath {
 		m, ok := t.First(c.mark, r.id)
 		if c.mark == MarkServerSpeechEnd {
