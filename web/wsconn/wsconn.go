@@ -14,6 +14,7 @@
 package wsconn
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -54,9 +55,11 @@ type Conn struct {
 	// mu makes one writer at a time, as gorilla requires, and so keeps
 	// messages and the close frame in the order they were sent.
 	mu        sync.Mutex
-	closeSent bool        // a close frame is written (under mu)
-	ping      *time.Timer // under mu
-	closing   atomic.Bool // nothing more is sent: a close is under way, or writing failed
+	closeSent bool          // a close frame is written (under mu)
+	ping      *time.Timer   // under mu
+	jsonBuf   bytes.Buffer  // SendJSON's encoding (under mu)
+	jsonEnc   *json.Encoder // into jsonBuf
+	closing   atomic.Bool   // nothing more is sent: a close is under way, or writing failed
 	closeCode atomic.Int32
 	doneOnce  sync.Once
 	done      chan struct{}
@@ -121,14 +124,25 @@ func (c *Conn) Send(kind int, data []byte) bool {
 	return c.writeLocked(kind, data)
 }
 
-// SendJSON sends v as a text message (see Send).
+// SendJSON sends v as a text message (see Send), encoded as json.Marshal
+// does, into storage the connection reuses.
 func (c *Conn) SendJSON(v any) bool {
-	b, err := json.Marshal(v)
-	if err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.jsonEnc == nil {
+		c.jsonEnc = json.NewEncoder(&c.jsonBuf)
+	}
+	c.jsonBuf.Reset()
+	if err := c.jsonEnc.Encode(v); err != nil {
 		c.log.Error("encode message", zap.Error(err))
 		return false
 	}
-	return c.Send(websocket.TextMessage, b)
+	b := c.jsonBuf.Bytes()
+	ok := c.writeLocked(websocket.TextMessage, b[:len(b)-1]) // without Encode's newline
+	if c.jsonBuf.Cap() > 64<<10 {
+		c.jsonBuf = bytes.Buffer{} // a session's summary: not kept for the connection's life
+	}
+	return ok
 }
 
 // writeLocked writes a message or a ping or pong; c.mu is held.

@@ -1,8 +1,10 @@
 package wsconn
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -305,5 +307,33 @@ func TestDropAfterDropDoesNotWait(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a second Drop waited for a close frame that was never sent")
+	}
+}
+
+// TestSendJSONAsMarshal: SendJSON's messages are exactly json.Marshal's
+// (no trailing newline, the same escaping), one after another in the
+// storage it reuses, a large one included.
+func TestSendJSONAsMarshal(t *testing.T) {
+	c, client := pair(t, testOpts(), false, true)
+	values := []any{
+		map[string]any{"type": "mark", "name": "tts.first_byte", "at_ms": 812.5},
+		map[string]string{"text": `<b>"quoted" & escaped</b>`},
+		map[string]string{"big": strings.Repeat("x", 100<<10)},
+		[]int{1, 2, 3},
+	}
+	for _, v := range values {
+		if !c.SendJSON(v) {
+			t.Fatalf("SendJSON(%T) refused", v)
+		}
+	}
+	for i, v := range values {
+		_, got, err := client.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		want, _ := json.Marshal(v)
+		if !bytes.Equal(got, want) {
+			t.Errorf("message %d is %.80q; json.Marshal gives %.80q", i, got, want)
+		}
 	}
 }
