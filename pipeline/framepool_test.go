@@ -35,6 +35,34 @@ func jitterChain(t *testing.T, delivered *int) []pipeline.Named {
 
 func pattern(seq uint64, i int) int16 { return int16(seq*7919 + uint64(i)) }
 
+// feedPatterns feeds n frames 20 ms apart into s, each in storage from p
+// (shown to got, if set) filled with its own pattern, and runs the
+// session to the end.
+func feedPatterns(t *testing.T, s *pipeline.Session, p *pipeline.FramePool, n int, got func([]int16)) {
+	t.Helper()
+	var seq uint64
+	var tick func()
+	tick = func() {
+		b := p.Get()
+		if len(b) != pipeline.FrameSamples {
+			t.Fatalf("Get returned %d samples", len(b))
+		}
+		if got != nil {
+			got(b)
+		}
+		for i := range b {
+			b[i] = pattern(seq, i)
+		}
+		s.Input(pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: s.Now(), Audio: b})
+		seq++
+		if int(seq) < n {
+			s.AfterFunc(pipeline.FrameDuration, tick)
+		}
+	}
+	s.AfterFunc(0, tick)
+	s.Clock().(*pipeline.VirtualClock).Run()
+}
+
 // TestFramePoolNeverReusesAHeldBuffer: under a wire that holds some frames
 // for up to 2 s and reorders them, every frame arrives with its
 // own samples, and the pool still recycles (it does not simply allocate).
@@ -45,25 +73,7 @@ func TestFramePoolNeverReusesAHeldBuffer(t *testing.T) {
 	p := pipeline.NewFramePool(s)
 	seen := map[*int16]bool{}
 	const n = 3000
-	var seq uint64
-	var tick func()
-	tick = func() {
-		b := p.Get()
-		if len(b) != pipeline.FrameSamples {
-			t.Fatalf("Get returned %d samples", len(b))
-		}
-		seen[&b[0]] = true
-		for i := range b {
-			b[i] = pattern(seq, i)
-		}
-		s.Input(pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: s.Now(), Audio: b})
-		seq++
-		if seq < n {
-			s.AfterFunc(pipeline.FrameDuration, tick)
-		}
-	}
-	s.AfterFunc(0, tick)
-	s.Clock().(*pipeline.VirtualClock).Run()
+	feedPatterns(t, s, p, n, func(b []int16) { seen[&b[0]] = true })
 	if delivered != n {
 		t.Fatalf("%d frames delivered, want %d", delivered, n)
 	}
@@ -154,21 +164,7 @@ func TestFramePoolRespectsHolders(t *testing.T) {
 	s.Start()
 	p := pipeline.NewFramePool(s)
 	const n = 500
-	var seq uint64
-	var tick func()
-	tick = func() {
-		b := p.Get()
-		for i := range b {
-			b[i] = pattern(seq, i)
-		}
-		s.Input(pipeline.Frame{Kind: pipeline.UserAudio, Seq: seq, At: s.Now(), Audio: b})
-		seq++
-		if seq < n {
-			s.AfterFunc(pipeline.FrameDuration, tick)
-		}
-	}
-	s.AfterFunc(0, tick)
-	s.Clock().(*pipeline.VirtualClock).Run()
+	feedPatterns(t, s, p, n, nil)
 	if k.checks != n {
 		t.Fatalf("%d frames checked, want %d", k.checks, n)
 	}
