@@ -29,7 +29,6 @@ type FramePool struct {
 	free []int
 	head int // free[head:] are still to hand out
 	next int // the slot after the last one handed out
-	held [framePoolKeep]bool
 }
 
 // framePoolKeep is how many frames' storage a pool holds, 640 ms of audio:
@@ -47,12 +46,6 @@ func NewFramePool(s *Session) *FramePool {
 // Get returns FrameSamples samples of storage for a new frame. Its
 // contents are whatever they were: the caller overwrites every sample.
 func (p *FramePool) Get() []int16 {
-	if p.slab == nil {
-		p.slab = make([]int16, framePoolKeep*FrameSamples)
-		for i := range framePoolKeep {
-			p.free = append(p.free, i)
-		}
-	}
 	if p.head == len(p.free) {
 		p.look()
 		if len(p.free) == 0 {
@@ -70,7 +63,10 @@ func (p *FramePool) Get() []int16 {
 // handed out first.
 func (p *FramePool) look() {
 	p.free, p.head = p.free[:0], 0
-	p.held = [framePoolKeep]bool{}
+	if p.slab == nil {
+		p.slab = make([]int16, framePoolKeep*FrameSamples)
+	}
+	var held [framePoolKeep]bool
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(p.slab)))
 	hi := lo + uintptr(len(p.slab))*2
 	seen := p.s.eachHeld(func(a []int16) {
@@ -82,7 +78,7 @@ func (p *FramePool) look() {
 		first := (max(start, lo) - lo) / (2 * FrameSamples)
 		last := (min(end, hi) - 1 - lo) / (2 * FrameSamples)
 		for k := first; k <= last; k++ {
-			p.held[k] = true
+			held[k] = true
 		}
 	})
 	if !seen {
@@ -90,7 +86,7 @@ func (p *FramePool) look() {
 	}
 	for k := range framePoolKeep {
 		i := (p.next + k) % framePoolKeep
-		if !p.held[i] {
+		if !held[i] {
 			p.free = append(p.free, i)
 		}
 	}
