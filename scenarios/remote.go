@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/audio"
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/web/wsconn"
@@ -389,8 +390,6 @@ func decodeServerAudio(b []byte, pool *pipeline.FramePool) (pipeline.Frame, erro
 	if b[8]&2 != 0 {
 		f.Flags |= pipeline.FlagConcealed
 	}
-	for k := range f.Audio {
-		f.Audio[k] = int16(binary.LittleEndian.Uint16(b[header+2*k:]))
-	}
+	audio.DecodePCM16Into(f.Audio, b[header:])
 	return f, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/audio"
 	"go.uber.org/zap"
 )
 
@@ -132,12 +133,12 @@ func (l *live) audio(data []byte, arrival time.Duration) {
 		// The usual case, one whole frame: decoded straight into storage
 		// the session no longer holds.
 		a := st.pool.Get()
-		decodePCM16(a, data)
+		audio.DecodePCM16Into(a, data)
 		l.frame(a)
 	} else {
 		k := len(st.pending)
 		st.pending = slices.Grow(st.pending, n)[:k+n]
-		decodePCM16(st.pending[k:], data)
+		audio.DecodePCM16Into(st.pending[k:], data)
 		for len(st.pending) >= pipeline.FrameSamples {
 			a := st.pool.Get()
 			copy(a, st.pending)
@@ -146,15 +147,6 @@ func (l *live) audio(data []byte, arrival time.Duration) {
 		}
 	}
 	l.flush()
-}
-
-// decodePCM16 decodes little-endian 16-bit samples from b into dst
-// (len(b) == 2·len(dst)).
-func decodePCM16(dst []int16, b []byte) {
-	b = b[:2*len(dst)]
-	for i := range dst {
-		dst[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
-	}
 }
 
 // frame delivers one 20 ms frame, with the truth it holds.

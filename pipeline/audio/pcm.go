@@ -134,10 +134,18 @@ func DecodePCM16(b []byte) ([]int16, error) {
 		return nil, fmt.Errorf("audio: decode PCM16: odd byte length %d (samples are 2 bytes)", len(b))
 	}
 	s := make([]int16, len(b)/2)
-	for i := range s {
-		s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-	}
+	DecodePCM16Into(s, b)
 	return s, nil
+}
+
+// DecodePCM16Into decodes len(dst) little-endian PCM16 samples from b
+// (which holds at least twice that many bytes) into dst, for a caller that
+// decodes into storage it reuses.
+func DecodePCM16Into(dst []int16, b []byte) {
+	b = b[:2*len(dst)]
+	for i := range dst {
+		dst[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
 }
 
 // toInt16 rounds a sample in int16 units to the nearest int16 (halves away

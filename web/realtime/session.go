@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/voicesim/voicesim/pipeline"
+	"github.com/voicesim/voicesim/pipeline/audio"
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/stages/catalog"
 	"github.com/voicesim/voicesim/web/wsconn"
@@ -258,9 +259,7 @@ func decodeAudio(b64 string) ([]int16, *apiError) {
 		return nil, reqErr(codeInvalidValue, "audio", fmt.Sprintf("Invalid 'audio': %d bytes; PCM16 needs an even number of bytes.", len(raw)))
 	}
 	out := make([]int16, len(raw)/2)
-	for i := range out {
-		out[i] = int16(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
-	}
+	audio.DecodePCM16Into(out, raw)
 	return out, nil
 }
 
