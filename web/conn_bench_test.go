@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/voicesim/voicesim/internal/cpubench"
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/web/wsconn"
 	"go.uber.org/zap"
@@ -54,29 +53,12 @@ func BenchmarkSendAudio(b *testing.B) {
 	}()
 	f := pipeline.Frame{Kind: pipeline.AssistantAudio, Response: 3, Seq: 17, Audio: make([]int16, pipeline.FrameSamples)}
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cpubench.Used()
 	for b.Loop() {
 		if !c.sendAudio(f) {
 			b.Fatal("refused")
 		}
 		<-got
 	}
-	reportCPU(b, cpu)
-}
-
-// CPUTime is cpuTime, for the load benchmark (package web_test).
-var CPUTime = cpuTime
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time the process used per op since start, on
-// every goroutine (a writer's, the client's): what a message costs the
-// machine, where ns/op is its latency.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	cpubench.Report(b, cpu)
 }

@@ -17,10 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/voicesim/voicesim/internal/cpubench"
 	"github.com/voicesim/voicesim/pipeline"
 	"github.com/voicesim/voicesim/pipeline/pace"
 	"github.com/voicesim/voicesim/scenarios"
@@ -130,7 +130,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	}
 	clients := pace.New(0)
 	gc0 := gcStats()
-	cpu0, wall0, steal0 := web.CPUTime(), time.Now(), stealTime()
+	cpu0, wall0, steal0 := cpubench.Used(), time.Now(), stealTime()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var err error
@@ -156,7 +156,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 			},
 		})
 	})
-	cpu, wall, steal := web.CPUTime()-cpu0, time.Since(wall0), stealTime()-steal0
+	cpu, wall, steal := cpubench.Used()-cpu0, time.Since(wall0), stealTime()-steal0
 	gc := gcStats().minus(gc0)
 	close(stop)
 	<-sampled
@@ -169,7 +169,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 	b.ReportMetric(float64(n), "clients")
 	b.ReportMetric(float64(cpu)/float64(wall), "cpu-cores")
 	b.ReportMetric(float64(steal)/float64(wall), "steal-cores")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(cpubench.PeakRSS())/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "heap-inuse-MiB")
 	b.ReportMetric(q(0.5), "err-p50-ms")
 	b.ReportMetric(q(0.99), "err-p99-ms")
@@ -204,7 +204,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		n, gc.cycles, wall.Seconds()/float64(max(gc.cycles, 1)), 100*gc.cpu.Seconds()/cpu.Seconds(), float64(gc.alloc)/(1<<20)/wall.Seconds())
 	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
 	b.Logf("%d clients over %v: %.2f CPU cores (of %d; the host took %.2f), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
-		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), float64(steal)/float64(wall), peakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
+		n, wall.Round(time.Millisecond), float64(cpu)/float64(wall), runtime.NumCPU(), float64(steal)/float64(wall), cpubench.PeakRSS()>>20, q(0.5), q(0.99), q(1), len(errs), sched)
 }
 
 // atFullLoad waits half a minute, when every client is live, then writes
@@ -274,16 +274,6 @@ func stealTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
-}
-
-// peakRSS is the process's peak resident set, in bytes (Linux reports
-// ru_maxrss in KiB).
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return int64(ru.Maxrss) * 1024
 }
 
 // gcCounters are the garbage collector's running totals.

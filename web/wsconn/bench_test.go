@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/voicesim/voicesim/internal/cpubench"
 	"go.uber.org/zap"
 )
 
@@ -65,14 +65,14 @@ var audioFrame = make([]byte, 12+2*480)
 func BenchmarkSendFrame(b *testing.B) {
 	c, got := benchConn(b)
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cpubench.Used()
 	for b.Loop() {
 		if !c.Send(websocket.BinaryMessage, audioFrame) {
 			b.Fatal("refused")
 		}
 		<-got
 	}
-	reportCPU(b, cpu)
+	cpubench.Report(b, cpu)
 }
 
 // BenchmarkSendBurst: one second of audio frames at once, as a session
@@ -80,7 +80,7 @@ func BenchmarkSendFrame(b *testing.B) {
 func BenchmarkSendBurst(b *testing.B) {
 	c, got := benchConn(b)
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cpubench.Used()
 	for b.Loop() {
 		for range 50 {
 			if !c.Send(websocket.BinaryMessage, audioFrame) {
@@ -91,7 +91,7 @@ func BenchmarkSendBurst(b *testing.B) {
 			<-got
 		}
 	}
-	reportCPU(b, cpu)
+	cpubench.Report(b, cpu)
 }
 
 // BenchmarkSendJSON: a small event (a mark), encoded and sent.
@@ -105,26 +105,12 @@ func BenchmarkSendJSON(b *testing.B) {
 		Turn   int     `json:"turn"`
 	}{"mark", "tts.first_audio", 1234.5, 1180.25, 3}
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := cpubench.Used()
 	for b.Loop() {
 		if !c.SendJSON(ev) {
 			b.Fatal("refused")
 		}
 		<-got
 	}
-	reportCPU(b, cpu)
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the CPU time the process used per op since start, on
-// every goroutine (a writer's, the client's): what a message costs the
-// machine, where ns/op is its latency.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	cpubench.Report(b, cpu)
 }
