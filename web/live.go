@@ -78,7 +78,7 @@ func (l *live) run() {
 			l.log.Info("no start message; closing", zap.Duration("wait", lim.StartWait))
 			msg := fmt.Sprintf("no start message within %v", lim.StartWait)
 			l.c.sendError(CodeStartTimeout, msg, true)
-			l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
+			l.c.Close(websocket.ClosePolicyViolation, msg)
 		}
 	})
 	defer startTimer.Stop()
@@ -90,7 +90,7 @@ func (l *live) run() {
 			l.srv.panics.Add(1)
 			l.log.Error("session reader panicked", zap.Any("panic", r), zap.Stack("stack"))
 			l.c.sendError(CodeInternal, "internal error; the session ended", true)
-			l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
+			l.c.Close(websocket.CloseInternalServerErr, "internal error")
 			// Read on until the connection goes (the close grace), so the
 			// error and the close frame are written first.
 			discard(l.c.WS().NetConn())
@@ -136,7 +136,7 @@ func (l *live) handle(kind int, data []byte) {
 		l.do(func() { l.playback(*m) })
 	case string: // stop
 		if !l.started.Load() {
-			l.c.CloseAfterQueue(websocket.CloseNormalClosure, "stopped before start")
+			l.c.Close(websocket.CloseNormalClosure, "stopped before start")
 			return
 		}
 		l.do(func() { l.finish(websocket.CloseNormalClosure, "session complete") })
@@ -181,13 +181,13 @@ func (l *live) protocolError(err error) {
 	l.log.Debug("protocol error", zap.String("code", pe.code), zap.String("message", pe.msg))
 	if pe.fatal {
 		l.c.sendError(pe.code, pe.msg, true)
-		l.c.CloseAfterQueue(websocket.CloseUnsupportedData, pe.msg)
+		l.c.Close(websocket.CloseUnsupportedData, pe.msg)
 		return // reading goes on until the client answers the close
 	}
 	if l.errs > l.srv.cfg.Limits.MaxErrors {
 		msg := fmt.Sprintf("more than %d protocol errors", l.srv.cfg.Limits.MaxErrors)
 		l.c.sendError(CodeTooManyErrors, msg, true)
-		l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
+		l.c.Close(websocket.ClosePolicyViolation, msg)
 		return
 	}
 	l.c.sendError(pe.code, pe.msg, false)
@@ -203,7 +203,7 @@ func (l *live) do(f func()) {
 		return
 	}
 	if !l.lane.Do(f) {
-		l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "session stopped")
+		l.c.Close(websocket.CloseInternalServerErr, "session stopped")
 	}
 }
 
@@ -263,7 +263,7 @@ func (l *live) eventPanicked(r any) {
 	l.srv.panics.Add(1)
 	l.log.Error("session panicked", zap.Any("panic", r), zap.Stack("stack"))
 	l.c.sendError(CodeInternal, "internal error; the session ended", true)
-	l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
+	l.c.Close(websocket.CloseInternalServerErr, "internal error")
 	if l.rd.inLane && !l.rd.over {
 		close(l.rd.laneGone) // the handler goroutine reads on
 	}
@@ -275,10 +275,10 @@ func (l *live) eventPanicked(r any) {
 func (l *live) shutdown() {
 	const reason = "server shutting down"
 	if l.started.Load() && l.lane.Do(func() { l.finish(websocket.CloseGoingAway, reason) }) {
-		time.AfterFunc(time.Second, func() { l.c.CloseNow(websocket.CloseGoingAway, reason) })
+		time.AfterFunc(time.Second, func() { l.c.Close(websocket.CloseGoingAway, reason) })
 		return
 	}
-	l.c.CloseNow(websocket.CloseGoingAway, reason)
+	l.c.Close(websocket.CloseGoingAway, reason)
 }
 
 // end stops the lane and writes the session's record. Once the lane has

@@ -125,7 +125,7 @@ func (l *live) audio(data []byte, arrival time.Duration) {
 	if st.firstOff-st.offset > maxAhead {
 		msg := fmt.Sprintf("audio is arriving faster than real time (%v ahead); stream 20 ms frames as they are captured", (st.firstOff - st.offset).Round(time.Millisecond))
 		l.c.sendError(CodeAudioTooFast, msg, true)
-		l.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
+		l.c.Close(websocket.ClosePolicyViolation, msg)
 		st.finished = true
 		return
 	}
@@ -380,7 +380,7 @@ func (l *live) finish(code int, reason string) {
 	l.flush()
 	l.st.finished = true
 	l.c.SendJSON(l.summary())
-	l.c.CloseAfterQueue(code, reason)
+	l.c.Close(code, reason)
 }
 
 // summary is the session's result. It runs on the loop, or after the loop

@@ -184,7 +184,7 @@ func (l *live) watchdog() {
 		}
 	case now-l.rd.heard >= lim.PongWait:
 		l.log.Info("client silent past the read deadline; closing", zap.Duration("pong_wait", lim.PongWait))
-		l.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+		l.c.Close(websocket.CloseGoingAway, "no message or pong within the read deadline")
 		l.rd.closedAt = now
 	}
 	l.s.AfterFunc(watchdogEvery, l.watchdog)
@@ -224,13 +224,13 @@ func (l *live) feed(b []byte) bool {
 		l.log.Info("message too large; closing", zap.Int("limit", max))
 		msg := fmt.Sprintf("message larger than %d bytes", max)
 		l.c.sendError(CodeMessageTooLarge, msg, true)
-		l.c.CloseAfterQueue(websocket.CloseMessageTooBig, msg)
+		l.c.Close(websocket.CloseMessageTooBig, msg)
 	case errors.As(err, &pe):
 		l.log.Info("websocket protocol error; closing", zap.Int("code", pe.Code), zap.String("reason", pe.Reason))
-		l.c.CloseAfterQueue(pe.Code, pe.Reason)
+		l.c.Close(pe.Code, pe.Reason)
 	default:
 		l.log.Error("read failed", zap.Error(err))
-		l.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
+		l.c.Close(websocket.CloseInternalServerErr, "internal error")
 	}
 	l.rd.dead = err
 	return false
@@ -264,7 +264,7 @@ func (l *live) readEnded(err error) {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		l.log.Info("client silent past the read deadline; closing", zap.Duration("pong_wait", l.srv.cfg.Limits.PongWait))
-		l.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+		l.c.Close(websocket.CloseGoingAway, "no message or pong within the read deadline")
 	case errors.Is(err, io.EOF) || l.c.Closed():
 		l.log.Debug("connection closed", zap.Error(err))
 	default:

@@ -218,13 +218,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	id := strconv.FormatUint(s.ids.Add(1), 10)
 	log := s.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, s.cfg.Limits)
-	defer func() {
-		// The reader has finished: the close handshake is over or the
-		// connection is broken, so whatever the client has not taken has no
-		// reader. Once Done, nothing more is written.
-		c.Drop()
-		<-c.Done()
-	}()
+	// When the reader has finished, the close handshake is over or the
+	// connection is broken, so whatever the client has not taken has no
+	// reader; once Drop returns, nothing more is written.
+	defer c.Drop()
 	// A full server still upgrades: a browser cannot read an HTTP error
 	// on a failed WebSocket handshake, but it can read a close reason.
 	if n := s.slots.Add(1); n > int64(s.cfg.MaxSessions) {
@@ -232,14 +229,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		log.Warn("session refused: server full", zap.Int("max_sessions", s.cfg.MaxSessions))
 		msg := fmt.Sprintf("server full: %d sessions in progress; try again later", s.cfg.MaxSessions)
 		c.sendError(CodeServerFull, msg, true)
-		c.CloseAfterQueue(websocket.CloseTryAgainLater, msg)
+		c.Close(websocket.CloseTryAgainLater, msg)
 		drainReads(ws)
 		return
 	}
 	defer s.slots.Add(-1)
 	l := newLive(s, id, c, log)
 	if !s.track(l) {
-		c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+		c.Close(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	defer s.untrack(l)

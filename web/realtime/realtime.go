@@ -302,13 +302,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := "sess_" + strconv.FormatUint(h.ids.Add(1), 10)
 	log := h.log.With(zap.String("session", id), zap.String("remote", r.RemoteAddr))
 	c := newConn(ws, log, h.opts.Limits)
-	defer func() {
-		c.Drop()
-		<-c.Done()
-	}()
+	defer c.Drop() // once it returns, nothing more is written
 	refuse := func(e *apiError, code int, msg string) {
 		c.SendJSON(errorEvent{Type: "error", EventID: "event_0", Error: *e})
-		c.CloseAfterQueue(code, msg)
+		c.Close(code, msg)
 		drainReads(ws, h.opts.Limits.PongWait)
 	}
 	if want := h.opts.APIKey; want != "" && subtle.ConstantTimeCompare([]byte(hs.key), []byte(want)) != 1 {
@@ -348,7 +345,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(h, id, log, c, hs.dialect, model, preset, netChoice, seed)
 	if !h.track(s) {
-		c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+		c.Close(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	defer h.untrack(s)
@@ -410,7 +407,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, s := range ss {
-		s.c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+		s.c.Close(websocket.CloseGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() {

@@ -122,7 +122,7 @@ func (s *session) fail(e *apiError, clientID string) {
 func (s *session) eventPanicked(r any) {
 	s.log.Error("realtime session panicked", zap.Any("panic", r), zap.Stack("stack"))
 	s.fail(&apiError{Type: errServer, Code: "internal_error", Message: "internal error; the session ended"}, "")
-	s.c.CloseAfterQueue(websocket.CloseInternalServerErr, "internal error")
+	s.c.Close(websocket.CloseInternalServerErr, "internal error")
 }
 
 // do runs f in the lane. A panic in f ends this session like one in a
@@ -167,7 +167,7 @@ func (s *session) run() {
 		if len(data) > lim.MaxMessage {
 			msg := fmt.Sprintf("event larger than %d bytes; send audio in smaller appends", lim.MaxMessage)
 			s.fail(reqErr(codeTooLarge, "", msg), "")
-			s.c.CloseAfterQueue(websocket.CloseMessageTooBig, msg)
+			s.c.Close(websocket.CloseMessageTooBig, msg)
 			continue
 		}
 		if kind != websocket.TextMessage {
@@ -188,7 +188,7 @@ func (s *session) readEnded(err error) {
 		s.log.Debug("realtime client closed", zap.Int("code", ce.Code), zap.String("reason", ce.Text))
 	case errors.As(err, &ne) && ne.Timeout():
 		s.log.Info("realtime client silent past the read deadline; closing", zap.Duration("pong_wait", s.h.opts.Limits.PongWait))
-		s.c.CloseNow(websocket.CloseGoingAway, "no message or pong within the read deadline")
+		s.c.Close(websocket.CloseGoingAway, "no message or pong within the read deadline")
 	case s.c.Closed():
 		s.log.Debug("realtime connection closed", zap.Error(err))
 	default:
@@ -202,7 +202,7 @@ func (s *session) clientError(e *apiError, clientID string) {
 	if s.errs > s.h.opts.Limits.MaxErrors {
 		msg := fmt.Sprintf("more than %d invalid client events", s.h.opts.Limits.MaxErrors)
 		s.fail(reqErr(codeTooManyErrors, "", msg), clientID)
-		s.c.CloseAfterQueue(websocket.ClosePolicyViolation, msg)
+		s.c.Close(websocket.ClosePolicyViolation, msg)
 		return
 	}
 	s.fail(e, clientID)
@@ -243,7 +243,7 @@ func (s *session) handle(data []byte) bool {
 		return true
 	}
 	if !s.do(post) {
-		s.c.CloseNow(websocket.CloseInternalServerErr, "session stopped")
+		s.c.Close(websocket.CloseInternalServerErr, "session stopped")
 		return false
 	}
 	return true
@@ -268,7 +268,7 @@ func (s *session) begin() {
 	if err := s.build(); err != nil {
 		s.log.Error("realtime build pipeline", zap.Error(err))
 		s.fail(&apiError{Type: errServer, Code: "preset_unavailable", Message: err.Error()}, "")
-		s.c.CloseAfterQueue(websocket.CloseInternalServerErr, "pipeline unavailable")
+		s.c.Close(websocket.CloseInternalServerErr, "pipeline unavailable")
 		s.finished = true
 		return
 	}

@@ -144,6 +144,9 @@ func (c *nbConn) flush() {
 			c.err, failed = err, err
 		}
 	}
+	if c.err == nil && len(c.pending) == 0 {
+		c.pending = buf[:0] // written out: the next backlog reuses it
+	}
 	if c.err != nil || cap(c.pending) > keptBacklog {
 		c.pending = nil // nothing more will be written, or a burst's memory
 	}

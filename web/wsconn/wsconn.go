@@ -87,6 +87,11 @@ func New(ws *websocket.Conn, log *zap.Logger, opts Options) *Conn {
 		c.AnswerClose(code)
 		return nil
 	})
+	// The ping timer first: a flusher already writing the handshake's
+	// response may fail at once, and failing stops it.
+	c.mu.Lock()
+	c.ping = time.AfterFunc(opts.PongWait*9/10, c.sendPing)
+	c.mu.Unlock()
 	// A backlog the client does not take by the write deadline ends the
 	// connection then, not at the next message or ping.
 	nb.notify(func(err error) {
@@ -96,9 +101,6 @@ func New(ws *websocket.Conn, log *zap.Logger, opts Options) *Conn {
 			c.failedLocked(err)
 		}
 	})
-	c.mu.Lock()
-	c.ping = time.AfterFunc(opts.PongWait*9/10, c.sendPing)
-	c.mu.Unlock()
 	return c
 }
 
@@ -139,7 +141,7 @@ func (c *Conn) SendJSON(v any) bool {
 	}
 	b := c.jsonBuf.Bytes()
 	ok := c.writeLocked(websocket.TextMessage, b[:len(b)-1]) // without Encode's newline
-	if c.jsonBuf.Cap() > 64<<10 {
+	if c.jsonBuf.Cap() > keptBacklog {
 		c.jsonBuf = bytes.Buffer{} // a session's summary: not kept for the connection's life
 	}
 	return ok
@@ -180,20 +182,15 @@ func (c *Conn) sendPing() {
 	}
 }
 
-// CloseAfterQueue sends a close frame after everything sent before it
-// (e.g. a summary, then the close), and drops the connection if the client
-// has not answered within CloseGrace. It never waits: the frame goes into
-// the backlog behind whatever the client has not read yet.
-func (c *Conn) CloseAfterQueue(code int, reason string) {
+// Close sends a close frame after everything sent before it (e.g. a
+// summary, then the close), and drops the connection if the client has not
+// answered within CloseGrace. It never waits: the frame goes into the
+// backlog behind whatever the client has not read yet.
+func (c *Conn) Close(code int, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closeLocked(code, reason)
 }
-
-// CloseNow is CloseAfterQueue. Messages are no longer queued in front of
-// the socket, so a close frame has nothing to overtake: it follows what was
-// sent before it, and never waits, whichever is called.
-func (c *Conn) CloseNow(code int, reason string) { c.CloseAfterQueue(code, reason) }
 
 // closeLocked writes the close frame, past the backlog's bound if need be:
 // nothing is written after it. c.mu is held.

@@ -108,7 +108,7 @@ func TestStuckClientNeverBlocksASender(t *testing.T) {
 			if c.Send(websocket.TextMessage, []byte("late")) || c.SendJSON("late") {
 				t.Fatal("a message was sent after the close")
 			}
-			c.CloseNow(websocket.CloseGoingAway, "a second close") // no effect, no wait
+			c.Close(websocket.CloseGoingAway, "a second close") // no effect, no wait
 			if got := c.CloseCode(); got != websocket.CloseTryAgainLater {
 				t.Errorf("close code %d, want 1013", got)
 			}
@@ -142,7 +142,7 @@ func TestCloseFollowsWhatWasSent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	c.CloseAfterQueue(websocket.CloseNormalClosure, "session complete")
+	c.Close(websocket.CloseNormalClosure, "session complete")
 	n, err := readAll(client)
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure || ce.Text != "session complete" {
@@ -167,7 +167,7 @@ func TestDropLetsTheCloseFrameOut(t *testing.T) {
 			t.Fatalf("message %d refused", i)
 		}
 	}
-	c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+	c.Close(websocket.CloseGoingAway, "server shutting down")
 	go c.Drop() // as the session's handler does when it ends
 	n, err := readAll(client)
 	var ce *websocket.CloseError
