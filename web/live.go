@@ -256,8 +256,9 @@ func reply(rs []Reply, transcript string) (string, bool) {
 // eventPanicked handles a panic in one of the session's events, on the
 // shard's goroutine as it recovers: it ends this session only (the lane
 // has stopped); it is logged with its stack, the client gets an error and
-// a close. (A panic while handling input surfaces on the reader; run
-// recovers it.)
+// a close. (A panic while handling input read on the handler goroutine
+// surfaces there, and run recovers it; input read in the lane panics into
+// this.)
 func (l *live) eventPanicked(r any) {
 	l.panicked.Store(true)
 	l.srv.panics.Add(1)

@@ -49,14 +49,6 @@ type reader struct {
 // client gone silent, or one that leaves a close unanswered.
 const watchdogEvery = 250 * time.Millisecond
 
-// peerClosed: the client's close frame.
-type peerClosed struct {
-	code   int
-	reason string
-}
-
-func (e *peerClosed) Error() string { return fmt.Sprintf("client closed (%d %s)", e.code, e.reason) }
-
 func (l *live) initReader() {
 	l.rd = reader{
 		p:        wsframe.NewParser(wsframe.Options{Masked: true, MaxMessage: l.srv.cfg.Limits.MaxMessage}),
@@ -142,6 +134,7 @@ func (l *live) readReady() {
 	if l.rd.over {
 		return
 	}
+	l.rd.heard = l.lane.Clock().Now() // the wakeup's time: the lane has just run to it
 	switch err := l.rd.sock.Drain(l.rd.onBytes); {
 	case err == nil:
 	case errors.Is(err, errReadOver):
@@ -157,7 +150,6 @@ var errReadOver = errors.New("client closed")
 // bytesRead handles what the lane read (Drain's fn, bound once as
 // reader.onBytes).
 func (l *live) bytesRead(b []byte) error {
-	l.rd.heard = l.lane.Now()
 	if l.feed(b) {
 		return errReadOver
 	}
@@ -211,13 +203,13 @@ func (l *live) feed(b []byte) bool {
 		return false // discarding until the client goes
 	}
 	err := l.rd.p.Feed(b, l.onMessage)
-	var pc *peerClosed
+	var ce *websocket.CloseError
 	var pe *wsframe.ProtocolError
 	switch {
 	case err == nil:
 		return false
-	case errors.As(err, &pc):
-		l.log.Debug("client closed", zap.Int("code", pc.code), zap.String("reason", pc.reason))
+	case errors.As(err, &ce):
+		l.log.Debug("client closed", zap.Int("code", ce.Code), zap.String("reason", ce.Text))
 		return true
 	case errors.As(err, &pe) && pe.Code == websocket.CloseMessageTooBig:
 		max := l.srv.cfg.Limits.MaxMessage
@@ -249,7 +241,7 @@ func (l *live) message(m wsframe.Message) error {
 	case wsframe.Close:
 		code, reason := wsframe.CloseCode(m.Data)
 		l.c.AnswerClose(code) // a no-op if our own close went first
-		return &peerClosed{code, reason}
+		return &websocket.CloseError{Code: code, Text: reason}
 	}
 	if l.c.Closed() {
 		return nil
@@ -273,11 +265,4 @@ func (l *live) readEnded(err error) {
 }
 
 // discard reads until the connection fails.
-func discard(c net.Conn) {
-	buf := make([]byte, 4096)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
-	}
-}
+func discard(c net.Conn) { _, _ = io.Copy(io.Discard, c) }

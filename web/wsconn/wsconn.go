@@ -1,6 +1,7 @@
 // Package wsconn is the server's end of one WebSocket, shared by the live
-// sessions (/ws) and the Realtime endpoint: one reader (the handler
-// goroutine), and senders on any goroutine — a session's events on a
+// sessions (/ws) and the Realtime endpoint: one reader at a time (the
+// handler goroutine, or a session's lane reading the socket through
+// SocketReader), and senders on any goroutine — a session's events on a
 // shard shared with other sessions, its reader, timers, shutdown — each
 // writing its message at once, on its own goroutine, one at a time.
 //
