@@ -65,16 +65,15 @@ type remoteClient struct {
 	inLane    bool
 	onMessage func(wsframe.Message) error
 	onBytes   func([]byte) error
-	// The message being read, decoded into ev, and handed into the lane
-	// through in and handleInFn (bound once), so a message costs no
-	// allocation.
+	// The message being read, decoded into ev, and (read on a goroutine)
+	// handed into the lane through in and handleInFn, bound once, so a
+	// message costs no allocation.
 	ev wireEvent
 	in struct {
-		binary             bool
-		data               []byte
-		ev                 *wireEvent
-		err                error
-		hadSummary, summed bool
+		binary bool
+		data   []byte
+		ev     *wireEvent
+		err    error
 	}
 	handleInFn func()
 
@@ -259,27 +258,21 @@ func (c *remoteClient) deliver(binary bool, data []byte, ev *wireEvent) error {
 		}
 		return err
 	}
-	c.in.binary, c.in.data, c.in.ev = binary, data, ev
 	if c.inLane {
-		c.handleIn()
-	} else if !c.lane.Do(c.handleInFn) {
-		c.in.data, c.in.ev = nil, nil
+		return c.handle(binary, data, ev)
+	}
+	c.in.binary, c.in.data, c.in.ev = binary, data, ev
+	ok := c.lane.Do(c.handleInFn)
+	err := c.in.err
+	c.in.data, c.in.ev, c.in.err = nil, nil, nil
+	if !ok {
 		return c.stoppedErr()
 	}
-	err := c.in.err
-	if c.in.summed && !c.in.hadSummary {
-		close(c.summed)
-	}
-	c.in.data, c.in.ev, c.in.err = nil, nil, nil
 	return err
 }
 
 // handleIn handles the message in c.in, in the lane.
-func (c *remoteClient) handleIn() {
-	c.in.hadSummary = c.gotSummary
-	c.in.err = c.handle(c.in.binary, c.in.data, c.in.ev)
-	c.in.summed = c.gotSummary
-}
+func (c *remoteClient) handleIn() { c.in.err = c.handle(c.in.binary, c.in.data, c.in.ev) }
 
 // run plays the session to its end and collects the server's summary.
 func (c *remoteClient) run(ctx context.Context) error {
@@ -410,7 +403,11 @@ func (c *remoteClient) handle(binary bool, data []byte, ev *wireEvent) error {
 		}
 		c.s.Input(pipeline.Frame{Kind: k, Response: pipeline.ResponseID(ev.Response), At: c.vc.Now()})
 	case "session.summary":
+		first := !c.gotSummary
 		c.summary, c.gotSummary = *ev, true
+		if first {
+			close(c.summed) // the summary is read once it is closed
+		}
 	case "error":
 		if ev.Code != "stage_error" {
 			return fmt.Errorf("server error %s: %s", ev.Code, ev.Message)
