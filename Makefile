@@ -1,6 +1,6 @@
 # voicesim — realtime voice-assistant pipeline latency simulator.
 #   make run    start the live server (voicesim serve) and print its URL
-#   make test   gofmt check, go vet, and every test with the race detector
+#   make test   gofmt check, go vet (also for Windows and macOS), and every test with the race detector
 
 GO      ?= go
 BIN     := bin/voicesim
