@@ -24,9 +24,14 @@ const constantLatency = "../web/testdata/constant-latency.yaml"
 // WebSocket to a live server in real time and under the virtual clock. The
 // difference in voice_to_voice is the server's own timing error: the
 // README quotes it under 5 ms; the bound here is looser (50 ms) so a busy
-// machine or the race detector never makes it flake. It also checks that
-// the server, which places the client's reports on its own timeline, gets
-// the same voice_to_voice the client measures on its own clock.
+// machine or the race detector never makes it flake. Eight runs, started a
+// second apart, give sixteen turns, so the p95 is the second-largest: one
+// turn caught in a stall of the whole machine (a virtual machine's host
+// taking its CPU for a tenth of a second, as happens) cannot fail the
+// test, and the staggered starts keep one stall from reaching many. It
+// also checks that the server, which places the client's reports on its
+// own timeline, gets the same voice_to_voice the client measures on its
+// own clock.
 //
 // The client reads the socket in its lane (as over plain TCP) or on a
 // goroutine of its own (as over TLS): both must agree.
@@ -52,7 +57,7 @@ func remoteAgreesWithVirtual(t *testing.T, goroutines bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Runs = 2
+	sc.Runs = 8
 	virt, err := scenarios.Run([]*scenarios.Scenario{sc}, scenarios.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +74,7 @@ func remoteAgreesWithVirtual(t *testing.T, goroutines bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	remote, err := scenarios.RunRemote(ctx, []*scenarios.Scenario{sc}, scenarios.RemoteOptions{
-		URL: hs.URL, Workers: 2, ReadOnGoroutines: goroutines,
+		URL: hs.URL, Workers: sc.Runs, Ramp: time.Duration(sc.Runs) * time.Second, ReadOnGoroutines: goroutines,
 		OnRun: func(r scenarios.RemoteRun) {
 			mu.Lock()
 			runs = append(runs, r)
@@ -85,8 +90,8 @@ func remoteAgreesWithVirtual(t *testing.T, goroutines bool) {
 	v := virt.Scenarios[0].Architectures[0].Metrics[pipeline.MetricVoiceToVoice]
 	r := remote.Scenarios[0].Architectures[0].Metrics[pipeline.MetricVoiceToVoice]
 	t.Logf("voice_to_voice p95: virtual %.1f ms, over the wire %.1f ms (n %d, %d)", v.P95, r.P95, v.Count, r.Count)
-	if v.Count != 4 || r.Count != 4 {
-		t.Fatalf("answered turns: virtual %d, server %d; want 4 each", v.Count, r.Count)
+	if want := int64(2 * sc.Runs); v.Count != want || r.Count != want {
+		t.Fatalf("answered turns: virtual %d, server %d; want %d each", v.Count, r.Count, want)
 	}
 	if d := math.Abs(r.P95 - v.P95); d > 50 {
 		t.Errorf("voice_to_voice p95 differs by %.1f ms; want within 50 ms", d)
