@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,26 +18,40 @@ const socketsWatchable = true
 
 // SocketReader makes non-blocking reads of a socket (see Socket), for a
 // reader woken by readiness (pace.Lane.Watch) rather than one that waits.
-// It is for one goroutine at a time, and allocates nothing per read.
+// It asks the kernel to stamp what the socket receives (SO_TIMESTAMPNS),
+// so a reader that gets to its socket late still knows when the bytes
+// came (Arrived). It is for one goroutine at a time, and allocates
+// nothing per read.
 type SocketReader struct {
-	raw syscall.RawConn
-	fn  func(uintptr) // read, bound once
-	buf []byte
-	n   int
-	err error
+	raw     syscall.RawConn
+	fn      func(uintptr) // read, bound once
+	buf     []byte
+	n       int
+	err     error
+	arrived time.Time
+
+	// recvmsg(2)'s arguments, kept here so that passing them to the
+	// kernel allocates nothing.
+	msg unix.Msghdr
+	iov unix.Iovec
+	oob [64]byte
 }
 
-// NewSocketReader returns a reader of raw.
+// NewSocketReader returns a reader of raw. If the kernel will not stamp
+// the socket's input, Arrived is the zero Time.
 func NewSocketReader(raw syscall.RawConn) *SocketReader {
 	r := &SocketReader{raw: raw}
 	r.fn = r.read
+	_ = raw.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	})
 	return r
 }
 
-// Read makes one read(2) into buf: syscall.EAGAIN when there is nothing
-// to read, 0 bytes and no error at the end of the stream. The descriptor
-// is held open for the call (RawConn.Control), so a connection closed
-// meanwhile fails the read rather than reading another's socket.
+// Read makes one read of the socket into buf: syscall.EAGAIN when there
+// is nothing to read, 0 bytes and no error at the end of the stream. The
+// descriptor is held open for the call (RawConn.Control), so a connection
+// closed meanwhile fails the read rather than reading another's socket.
 func (r *SocketReader) Read(buf []byte) (int, error) {
 	r.buf, r.n, r.err = buf, 0, nil
 	err := r.raw.Control(r.fn)
@@ -46,13 +62,56 @@ func (r *SocketReader) Read(buf []byte) (int, error) {
 	return max(r.n, 0), r.err
 }
 
+// Arrived is when the last byte of the last read reached the socket, as
+// the kernel stamped it (the zero Time if it did not): a read that takes
+// several writes' bytes at once gets the latest one's instant.
+func (r *SocketReader) Arrived() time.Time { return r.arrived }
+
+// read is recvmsg(2) with room for the receive timestamp.
 func (r *SocketReader) read(fd uintptr) {
-	for {
-		r.n, r.err = unix.Read(int(fd), r.buf)
-		if r.err != unix.EINTR {
-			return
-		}
+	r.arrived = time.Time{}
+	if len(r.buf) == 0 {
+		return
 	}
+	r.iov.Base = &r.buf[0]
+	r.iov.SetLen(len(r.buf))
+	r.msg = unix.Msghdr{Iov: &r.iov, Control: &r.oob[0]}
+	r.msg.SetIovlen(1)
+	r.msg.SetControllen(len(r.oob))
+	for {
+		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		r.n, r.err = int(n), nil
+		if errno != 0 {
+			r.n, r.err = -1, errno
+		}
+		break
+	}
+	r.iov.Base = nil // not to keep the caller's buffer
+	if r.err == nil {
+		r.arrived = receiveStamp(r.oob[:min(int(r.msg.Controllen), len(r.oob))])
+	}
+}
+
+// receiveStamp finds the SCM_TIMESTAMPNS message among a recvmsg's
+// control messages.
+func receiveStamp(oob []byte) time.Time {
+	hdr := unix.CmsgLen(0)
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		n := int(h.Len)
+		if n < hdr || n > len(oob) {
+			return time.Time{}
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && n-hdr >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&oob[hdr]))
+			return time.Unix(ts.Unix())
+		}
+		oob = oob[min(unix.CmsgSpace(n-hdr), len(oob)):]
+	}
+	return time.Time{}
 }
 
 // drainBufs hold one read for the length of its handling: the caller's fn

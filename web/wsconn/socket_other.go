@@ -5,6 +5,7 @@ package wsconn
 import (
 	"errors"
 	"syscall"
+	"time"
 )
 
 // socketsWatchable: pace lanes watch descriptors on Linux only.
@@ -20,6 +21,9 @@ func NewSocketReader(syscall.RawConn) *SocketReader { return &SocketReader{} }
 func (*SocketReader) Read([]byte) (int, error) {
 	return 0, errors.New("wsconn: reading a socket from a lane is not supported here")
 }
+
+// Arrived is the zero Time: nothing is read.
+func (*SocketReader) Arrived() time.Time { return time.Time{} }
 
 // Drain fails, as Read does.
 func (r *SocketReader) Drain(func([]byte) error) error {
