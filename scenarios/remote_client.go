@@ -180,18 +180,26 @@ func (c *remoteClient) handOver() bool {
 	return true
 }
 
-// readReady reads what the socket holds, in the lane.
+// readReady reads what the socket holds, in the lane, before the lane
+// runs to now (pace.Lane.Watch).
 func (c *remoteClient) readReady() {
 	if err := c.sock.Drain(c.onBytes); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF // the server left without a close frame
 		}
+		c.lane.Arrived(time.Time{}) // the end is seen now
 		c.endRead(err)
 	}
 }
 
-// bytesRead parses what the lane read (Drain's fn, bound once as onBytes).
-func (c *remoteClient) bytesRead(b []byte) error { return c.parser.Feed(b, c.onMessage) }
+// bytesRead parses what the lane read (Drain's fn, bound once as onBytes)
+// at the instant its bytes reached the socket: the server's audio is
+// received, and played out, from when it came, not from when a busy
+// scheduler got to the socket.
+func (c *remoteClient) bytesRead(b []byte) error {
+	c.lane.Arrived(c.sock.Arrived())
+	return c.parser.Feed(b, c.onMessage)
+}
 
 // endRead records why reading stopped, once; in the lane it also stops
 // watching the socket.

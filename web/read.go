@@ -129,17 +129,18 @@ func (l *live) handOver() bool {
 }
 
 // readReady reads what the socket holds, in the lane (the shard found it
-// readable).
+// readable), before the lane runs to now (pace.Lane.Watch).
 func (l *live) readReady() {
 	if l.rd.over {
 		return
 	}
-	l.rd.heard = l.lane.Clock().Now() // the wakeup's time: the lane has just run to it
+	l.rd.heard = l.lane.Now()
 	switch err := l.rd.sock.Drain(l.rd.onBytes); {
 	case err == nil:
 	case errors.Is(err, errReadOver):
 		l.stopReading(nil)
 	default:
+		l.lane.Arrived(time.Time{}) // the end is seen now
 		l.stopReading(err)
 	}
 }
@@ -148,8 +149,12 @@ func (l *live) readReady() {
 var errReadOver = errors.New("client closed")
 
 // bytesRead handles what the lane read (Drain's fn, bound once as
-// reader.onBytes).
+// reader.onBytes) at the instant its bytes reached the socket, which a
+// busy shard may read milliseconds later: a frame's audio enters the
+// session, and its simulated latencies start, when it came, so the
+// server's own read delay is not added to what the user hears.
 func (l *live) bytesRead(b []byte) error {
+	l.lane.Arrived(l.rd.sock.Arrived())
 	if l.feed(b) {
 		return errReadOver
 	}

@@ -180,12 +180,20 @@ var ErrWatchUnsupported = errors.New("pace: watching descriptors is not supporte
 var errWakerClosed = errors.New("pace: lane stopped")
 
 // Watch has ready called inside the lane — on the shard's goroutine, with
-// the lane locked, after the events due — whenever fd has bytes to read or
-// its peer has hung up, until Unwatch or Stop. The watch is
-// level-triggered: ready should read until the socket would block, or
-// Unwatch, or it is called again at once. So a shard reads its lanes'
-// sockets in the same wakeups that fire their timers, with no goroutine
-// per connection to schedule. A lane watches one descriptor at a time;
+// the lane locked — whenever fd has bytes to read or its peer has hung up,
+// until Unwatch or Stop. The watch is level-triggered: ready should read
+// until the socket would block, or Unwatch, or it is called again at once.
+// So a shard reads its lanes' sockets in the same wakeups that fire their
+// timers, with no goroutine per connection to schedule.
+//
+// ready runs before the lane's clock is run to now: a busy shard may get
+// to a socket well after its bytes came, and the lane's events due since
+// must fire after that input, not before it. So ready calls Arrived with
+// each read's arrival before handling what it read (the zero Time when
+// unknown: the input is then handled now, after every event due); once
+// ready returns, the lane runs to now.
+//
+// A lane watches one descriptor at a time;
 // the caller should keep it open until Unwatch or Stop has returned (a
 // descriptor closed while watched is dropped by the kernel, and its
 // number, reused by a new socket, may be watched afresh).
@@ -226,6 +234,23 @@ func (l *Lane) Unwatch() {
 	l.sh.unwatchLocked(l)
 }
 
+// Arrived runs the lane's events due by the instant input reached the
+// process, so that what Watch's ready does next happens at that instant on
+// the lane's clock: at is a wall-clock time (the kernel's receive stamp of
+// a socket read, wsconn.SocketReader.Arrived), and the zero Time means
+// now. The instant is never later than now nor earlier than the clock's
+// own time: input cannot be placed before what the lane has already done.
+// Only from ready.
+func (l *Lane) Arrived(at time.Time) {
+	t := l.Now()
+	if !at.IsZero() {
+		t -= max(time.Since(at), 0)
+	}
+	if t > l.vc.Now() {
+		l.vc.RunUntil(t)
+	}
+}
+
 // requeueLocked tells the shard when the lane next needs firing. The
 // lane's lock is held.
 func (l *Lane) requeueLocked() {
@@ -235,7 +260,8 @@ func (l *Lane) requeueLocked() {
 }
 
 // fire runs the lane's events due by now, on the shard's goroutine; with
-// input, it then calls the lane's ready for its watched descriptor.
+// input, it first calls the lane's ready for its watched descriptor, which
+// runs the events due before each read's arrival (Arrived).
 func (l *Lane) fire(input bool) {
 	l.mu.Lock()
 	if l.stopped {
@@ -267,10 +293,10 @@ func (l *Lane) fire(input bool) {
 		if next, ok := l.vc.Next(); ok && !input {
 			l.sh.s.late.add(now - next)
 		}
-		l.vc.RunUntil(now)
 		if ready != nil {
 			ready()
 		}
+		l.vc.RunUntil(now)
 		l.requeueLocked()
 	}()
 	l.mu.Unlock()

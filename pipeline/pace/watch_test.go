@@ -54,7 +54,8 @@ func fdOf(t *testing.T, f *os.File) int {
 }
 
 // TestWatchReadsInTheLane: ready runs inside the lane, after the events
-// due, and again for as long as bytes are left unread (level-triggered).
+// due once it says its input is from now (Arrived with no instant), and
+// again for as long as bytes are left unread (level-triggered).
 func TestWatchReadsInTheLane(t *testing.T) {
 	s := New(1)
 	l, blocker := s.NewLane(nil), s.NewLane(nil)
@@ -76,6 +77,7 @@ func TestWatchReadsInTheLane(t *testing.T) {
 	total, calls := 0, 0
 	done := make(chan struct{})
 	err := l.Watch(fdOf(t, r), func() {
+		l.Arrived(time.Time{})
 		if calls == 0 {
 			sawEvent = eventRan // no race: the lane is locked
 		}
@@ -99,6 +101,84 @@ func TestWatchReadsInTheLane(t *testing.T) {
 		}
 		if calls < 5 {
 			t.Errorf("ready called %d times for 10 bytes read 2 at a time", calls)
+		}
+	})
+}
+
+// TestInputPrecedesLaterEvents: input read late, but stamped with when it
+// came, is handled at that instant on the lane's clock — before the
+// lane's events due after it, though they were due before the shard got
+// to the socket — and those events still fire, after it, in the same
+// wakeup.
+func TestInputPrecedesLaterEvents(t *testing.T) {
+	s := New(1)
+	l, blocker := s.NewLane(nil), s.NewLane(nil)
+	defer l.Stop()
+	defer blocker.Stop()
+	r, w := pipe(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	blocker.Do(func() {
+		blocker.Clock().AfterFunc(0, func() {
+			close(held)
+			<-release
+		})
+	})
+	await(t, held, "the blocking event")
+
+	var order []string
+	var inputAt, eventAt time.Duration
+	done := make(chan struct{})
+	arrived := time.Now()
+	if _, err := w.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	// An event due 20 ms after the input came, while the shard is held.
+	l.Do(func() {
+		l.Clock().AfterFunc(20*time.Millisecond, func() {
+			order = append(order, "event")
+			eventAt = l.Clock().Now()
+		})
+	})
+	err := l.Watch(fdOf(t, r), func() {
+		if readSome(t, r, 1) == 0 {
+			return
+		}
+		l.Arrived(arrived)
+		order = append(order, "input")
+		inputAt = l.Clock().Now()
+		close(done)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(40 * time.Millisecond) // the event and the input both wait
+	close(release)
+	await(t, done, "the input")
+	l.Do(func() {
+		if len(order) != 2 || order[0] != "input" || order[1] != "event" {
+			t.Fatalf("handled %v; want the input, then the event due after it", order)
+		}
+		if eventAt-inputAt < 15*time.Millisecond {
+			t.Errorf("input at %v, the event due 20 ms later at %v", inputAt, eventAt)
+		}
+	})
+}
+
+// TestArrivedNeverGoesBack: an instant before the clock's own time, or
+// after now, is taken as the nearest instant the lane can use.
+func TestArrivedNeverGoesBack(t *testing.T) {
+	s := New(1)
+	l := s.NewLane(nil)
+	defer l.Stop()
+	l.Do(func() {
+		before := l.Clock().Now()
+		l.Arrived(time.Now().Add(-time.Hour))
+		if got := l.Clock().Now(); got != before {
+			t.Errorf("an arrival an hour ago moved the clock from %v to %v", before, got)
+		}
+		l.Arrived(time.Now().Add(time.Hour))
+		if got, now := l.Clock().Now(), l.Now(); got > now {
+			t.Errorf("an arrival an hour ahead moved the clock to %v, past now (%v)", got, now)
 		}
 	})
 }

@@ -14,14 +14,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// socketReader returns a SocketReader of c's socket.
-func socketReader(t *testing.T, c net.Conn) *SocketReader {
+// socketReader returns a SocketReader of server's socket, once the kernel
+// stamps what it receives: it turns receive timestamps on for the whole
+// system lazily (a deferred static key), so the first bytes after a
+// socket asks for them may come unstamped. peer writes to the socket.
+func socketReader(t *testing.T, peer, server net.Conn) *SocketReader {
 	t.Helper()
-	raw := Socket(c)
+	raw := Socket(server)
 	if raw == nil {
 		t.Fatal("no watchable socket under a loopback TCP connection")
 	}
-	return NewSocketReader(raw)
+	r := NewSocketReader(raw)
+	buf := make([]byte, 16)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := peer.Write([]byte{0}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for n == 0 {
+			var err error
+			if n, err = r.Read(buf); err != nil && !errors.Is(err, syscall.EAGAIN) {
+				t.Fatal(err)
+			}
+		}
+		if !r.Arrived().IsZero() {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kernel stamps no bytes received (SO_TIMESTAMPNS)")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestSocketReaderKnowsWhenBytesCame: bytes read well after they reached
@@ -29,7 +52,7 @@ func socketReader(t *testing.T, c net.Conn) *SocketReader {
 // read; a read that takes two writes' bytes gets the later instant.
 func TestSocketReaderKnowsWhenBytesCame(t *testing.T) {
 	client, server := tcpPair(t)
-	r := socketReader(t, server)
+	r := socketReader(t, client, server)
 	buf := make([]byte, 4096)
 
 	first := time.Now()
@@ -69,7 +92,7 @@ func TestSocketReaderKnowsWhenBytesCame(t *testing.T) {
 // TestDrainStampsEachRead: Drain's fn sees each read's own stamp.
 func TestDrainStampsEachRead(t *testing.T) {
 	client, server := tcpPair(t)
-	r := socketReader(t, server)
+	r := socketReader(t, client, server)
 	sent := time.Now()
 	if _, err := client.Write(bytes.Repeat([]byte{1}, 100)); err != nil {
 		t.Fatal(err)
@@ -91,7 +114,7 @@ func TestDrainStampsEachRead(t *testing.T) {
 // lane reading hundreds of sockets makes no garbage.
 func TestSocketReaderReadsWithoutAllocating(t *testing.T) {
 	client, server := tcpPair(t)
-	r := socketReader(t, server)
+	r := socketReader(t, client, server)
 	buf := make([]byte, 4096)
 	msg := []byte("twenty milliseconds of audio, more or less")
 	allocs := testing.AllocsPerRun(100, func() {
