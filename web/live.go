@@ -162,10 +162,16 @@ func (l *live) audioMessage(data []byte) {
 		l.protocolError(perr(CodeAudioTooLarge, "audio message of %d bytes (%d ms) exceeds %d ms; send 20 ms frames", len(data), len(data)/2*1000/pipeline.SampleRate, lim.MaxAudioMs))
 		return
 	}
-	// Arrival is read before taking the session's lock, so a busy session
-	// does not make the wire look slower than it is. The bytes are decoded
-	// inside the lane, into storage from the session's frame pool.
-	l.in.data, l.in.at = data, l.lane.Now()
+	// Arrival: read on a goroutine, it is taken before the session's
+	// lock, so a busy session does not make the wire look slower than it
+	// is; read by the lane, the clock stands at the instant the bytes came
+	// (pace.Lane.Arrived). The bytes are decoded inside the lane, into
+	// storage from the session's frame pool.
+	at := l.lane.Now()
+	if l.rd.inLane {
+		at = l.lane.Clock().Now()
+	}
+	l.in.data, l.in.at = data, at
 	l.do(l.audioIn)
 	l.in.data = nil
 }

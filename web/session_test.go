@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -222,5 +223,89 @@ func TestEveryPresetAnswersLive(t *testing.T) {
 			}
 			t.Logf("%s, network %s: voice_to_voice %v", tc.preset, tc.network, tm.Values[pipeline.MetricVoiceToVoice])
 		})
+	}
+}
+
+// TestLateReadKeepsWhenSpeechEnded: the session's lane is busy when the
+// frame ending the user's speech arrives, and reads it 200 ms late; the
+// frame still enters the session when it came (the socket's receive
+// stamp), so network_up — from the end of speech to the server having
+// heard it, over loopback — stays near zero rather than taking in the
+// server's own delay.
+func TestLateReadKeepsWhenSpeechEnded(t *testing.T) {
+	t.Parallel()
+	srv, hs := newServer(t, web.Config{})
+	c, _, err := dial(t, wsURL(hs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.start(web.StartMessage{Preset: "cascaded-streaming", Client: "test",
+		Replies: []web.Reply{{Text: "*", Reply: "Tomorrow will be sunny."}}})
+	var s streamer
+	s.sayAt(500*time.Millisecond, loadClip(t, "weather"), 0, "What's the weather like in Paris tomorrow?", false)
+	done := make(chan struct{})
+	go func() {
+		c.waitFor(20*time.Second, func(evs []event, _ []audioMsg) bool {
+			tm, ok := lastTurn(evs, 0)
+			return ok && tm.PlayedMs > 0
+		})
+		close(done)
+	}()
+
+	const hold = 200 * time.Millisecond
+	c.zero = time.Now()
+	frame := make([]byte, 2*pipeline.FrameSamples)
+	base, held := c.zero, false
+	for k := 1; k <= 600; k++ {
+		time.Sleep(time.Until(base.Add(pipeline.FrameDuration * time.Duration(k))))
+		select {
+		case <-done:
+			k = 600
+			continue
+		default:
+		}
+		samples, truths := s.next()
+		ends := false
+		for _, tr := range truths {
+			ends = ends || tr.Name == pipeline.MarkUserSpeechEnd
+		}
+		if ends {
+			if n := srv.ReadByLanes(); n != 1 {
+				t.Skipf("%d sessions read by their lanes: no socket to stamp here", n)
+			}
+			<-srv.Hold(hold)
+			held = true
+		}
+		for _, tr := range truths {
+			c.send(tr)
+		}
+		for i, v := range samples {
+			binary.LittleEndian.PutUint16(frame[2*i:], uint16(v))
+		}
+		c.writeRaw(websocket.BinaryMessage, frame)
+		if ends {
+			// Nothing more until the lane has read that frame, so it is
+			// read alone and its stamp is its own: the mic resumes after
+			// the hold, as after a stall on the way.
+			time.Sleep(hold + 50*time.Millisecond)
+			base = base.Add(hold + 50*time.Millisecond)
+		}
+	}
+	<-done
+	if !held {
+		t.Fatal("the speech's end was never sent")
+	}
+	tm, ok := lastTurn(c.events(), 0)
+	if !ok || !tm.Answered {
+		t.Fatalf("turn 0 metrics %+v; want an answered turn", tm)
+	}
+	up, ok := tm.Values[pipeline.MetricNetworkUp]
+	if !ok {
+		t.Fatalf("no %s in %v", pipeline.MetricNetworkUp, tm.Values)
+	}
+	// Loopback takes microseconds; 50 ms is for a busy machine. Read
+	// without its stamp, the frame would be heard after the 200 ms hold.
+	if up < 0 || up > 50*time.Millisecond {
+		t.Errorf("%s %v with the frame read %v late; want when it came, within 50 ms", pipeline.MetricNetworkUp, up, hold)
 	}
 }
