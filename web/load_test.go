@@ -200,7 +200,7 @@ func loadOnce(b *testing.B, sc *scenarios.Scenario, want []pipeline.TurnMetrics,
 		pacing += "; " + lateness("server", srv.Pacing())
 	}
 	b.Logf("%d clients: timers fired late by: %s", n, pacing)
-	b.Logf("%d clients: %d GC cycles (one per %.1f s), %.0f%% of the CPU spent on GC, %.1f MiB/s allocated",
+	b.Logf("%d clients: %d GC cycles (one per %.1f s), %.1f%% of the CPU spent on GC, %.1f MiB/s allocated",
 		n, gc.cycles, wall.Seconds()/float64(max(gc.cycles, 1)), 100*gc.cpu.Seconds()/cpu.Seconds(), float64(gc.alloc)/(1<<20)/wall.Seconds())
 	b.Logf("%d clients: error by span (ms): %s", n, strings.Join(where, "; "))
 	b.Logf("%d clients over %v: %.2f CPU cores (of %d; the host took %.2f), peak RSS %d MiB; voice_to_voice error p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d turns; goroutine scheduling delay p99.9 %.1f ms",
