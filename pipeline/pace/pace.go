@@ -14,7 +14,10 @@
 // A lane may also watch one descriptor (Lane.Watch): its shard then reads
 // the lane's socket in the same wakeups that fire timers, so a server with
 // hundreds of connections has no goroutine per connection to schedule —
-// under load, those hand-offs, not the work, made the timing tail.
+// under load, those hand-offs, not the work, made the timing tail. A read
+// that carries the instant its bytes came (the kernel's receive stamp) is
+// handled at that instant on the lane's clock (Lane.Arrived), so a shard
+// that reads late adds nothing to the input's timing either.
 //
 // On Linux a shard sleeps on an epoll set holding a timerfd and the
 // watched sockets, polled through Go's netpoller, with a runtime read
