@@ -53,18 +53,20 @@ func fdOf(t *testing.T, f *os.File) int {
 	return fd
 }
 
-// TestWatchReadsInTheLane: ready runs inside the lane, after the events
-// due once it says its input is from now (Arrived with no instant), and
-// again for as long as bytes are left unread (level-triggered).
-func TestWatchReadsInTheLane(t *testing.T) {
-	s := New(1)
-	l, blocker := s.NewLane(nil), s.NewLane(nil)
-	defer l.Stop()
-	defer blocker.Stop()
-	r, w := pipe(t)
-	// Hold the shard in another lane's event while an event of l comes due
-	// and its input arrives, so both are found in the same wakeup.
+// holdShard holds the only shard of s in another lane's event until the
+// returned channel is closed (by the test, or at its end).
+func holdShard(t *testing.T, s *Scheduler) (release chan struct{}) {
+	t.Helper()
+	blocker := s.NewLane(nil)
 	held, release := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release) // the test failed while holding
+		}
+		blocker.Stop()
+	})
 	blocker.Do(func() {
 		blocker.Clock().AfterFunc(0, func() {
 			close(held)
@@ -72,6 +74,20 @@ func TestWatchReadsInTheLane(t *testing.T) {
 		})
 	})
 	await(t, held, "the blocking event")
+	return release
+}
+
+// TestWatchReadsInTheLane: ready runs inside the lane, after the events
+// due once it says its input is from now (Arrived with no instant), and
+// again for as long as bytes are left unread (level-triggered).
+func TestWatchReadsInTheLane(t *testing.T) {
+	s := New(1)
+	l := s.NewLane(nil)
+	defer l.Stop()
+	r, w := pipe(t)
+	// Hold the shard while an event of l comes due and its input arrives,
+	// so both are found in the same wakeup.
+	release := holdShard(t, s)
 	var eventRan, sawEvent bool
 	l.Do(func() { l.Clock().AfterFunc(0, func() { eventRan = true }) })
 	total, calls := 0, 0
@@ -112,18 +128,10 @@ func TestWatchReadsInTheLane(t *testing.T) {
 // wakeup.
 func TestInputPrecedesLaterEvents(t *testing.T) {
 	s := New(1)
-	l, blocker := s.NewLane(nil), s.NewLane(nil)
+	l := s.NewLane(nil)
 	defer l.Stop()
-	defer blocker.Stop()
 	r, w := pipe(t)
-	held, release := make(chan struct{}), make(chan struct{})
-	blocker.Do(func() {
-		blocker.Clock().AfterFunc(0, func() {
-			close(held)
-			<-release
-		})
-	})
-	await(t, held, "the blocking event")
+	release := holdShard(t, s)
 
 	var order []string
 	var inputAt, eventAt time.Duration
