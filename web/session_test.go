@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/binary"
 	"errors"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 	"time"
@@ -23,26 +24,20 @@ func lastTurn(evs []event, turn int) (pipeline.TurnMetrics, bool) {
 	return tm, ok
 }
 
-// TestSessionAnswersRealSpeech streams a recorded question in real time as
-// 20 ms frames and checks the session hears it, answers with audio, and
-// reports the turn's metrics, then ends with a summary and a normal close.
-func TestSessionAnswersRealSpeech(t *testing.T) {
-	t.Parallel()
-	_, hs := newServer(t, web.Config{})
+// askWeather starts a cascaded-streaming session that answers anything
+// with a sunny forecast, and a mic that asks about the weather 0.5 s in;
+// done is closed once the answer has begun playing (or after 20 s).
+func askWeather(t *testing.T, hs *httptest.Server) (c *client, started event, s *streamer, done chan struct{}) {
+	t.Helper()
 	c, _, err := dial(t, wsURL(hs), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := c.start(web.StartMessage{Preset: "cascaded-streaming", Client: "test",
+	started = c.start(web.StartMessage{Preset: "cascaded-streaming", Client: "test",
 		Replies: []web.Reply{{Text: "*", Reply: "Tomorrow will be sunny."}}})
-	for _, st := range started.Stages {
-		if st == "playout.jitter" || st == "network.uplink" {
-			t.Errorf("server runs %s; want it left to the client (no network asked for)", st)
-		}
-	}
-	var s streamer
+	s = &streamer{}
 	s.sayAt(500*time.Millisecond, loadClip(t, "weather"), 0, "What's the weather like in Paris tomorrow?", false)
-	done := make(chan struct{})
+	done = make(chan struct{})
 	go func() {
 		c.waitFor(20*time.Second, func(evs []event, _ []audioMsg) bool {
 			tm, ok := lastTurn(evs, 0)
@@ -50,7 +45,22 @@ func TestSessionAnswersRealSpeech(t *testing.T) {
 		})
 		close(done)
 	}()
-	c.stream(&s, 12*time.Second, done)
+	return c, started, s, done
+}
+
+// TestSessionAnswersRealSpeech streams a recorded question in real time as
+// 20 ms frames and checks the session hears it, answers with audio, and
+// reports the turn's metrics, then ends with a summary and a normal close.
+func TestSessionAnswersRealSpeech(t *testing.T) {
+	t.Parallel()
+	_, hs := newServer(t, web.Config{})
+	c, started, s, done := askWeather(t, hs)
+	for _, st := range started.Stages {
+		if st == "playout.jitter" || st == "network.uplink" {
+			t.Errorf("server runs %s; want it left to the client (no network asked for)", st)
+		}
+	}
+	c.stream(s, 12*time.Second, done)
 	<-done
 
 	evs := c.events()
@@ -235,22 +245,7 @@ func TestEveryPresetAnswersLive(t *testing.T) {
 func TestLateReadKeepsWhenSpeechEnded(t *testing.T) {
 	t.Parallel()
 	srv, hs := newServer(t, web.Config{})
-	c, _, err := dial(t, wsURL(hs), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.start(web.StartMessage{Preset: "cascaded-streaming", Client: "test",
-		Replies: []web.Reply{{Text: "*", Reply: "Tomorrow will be sunny."}}})
-	var s streamer
-	s.sayAt(500*time.Millisecond, loadClip(t, "weather"), 0, "What's the weather like in Paris tomorrow?", false)
-	done := make(chan struct{})
-	go func() {
-		c.waitFor(20*time.Second, func(evs []event, _ []audioMsg) bool {
-			tm, ok := lastTurn(evs, 0)
-			return ok && tm.PlayedMs > 0
-		})
-		close(done)
-	}()
+	c, _, s, done := askWeather(t, hs)
 
 	const hold = 200 * time.Millisecond
 	c.zero = time.Now()
