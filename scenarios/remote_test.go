@@ -99,6 +99,23 @@ func remoteAgreesWithVirtual(t *testing.T, goroutines bool) {
 	if len(remote.Scenarios[0].Architectures[0].Representative) == 0 {
 		t.Error("no representative timelines in the server report")
 	}
+	// Every latency is a constant, so the first turn, asked at a fixed
+	// instant, takes at least as long over the wire as under the virtual
+	// clock: the wire and the scheduler can only add. Shorter, something
+	// was placed before it happened (a read handled at an instant before
+	// its bytes came). The second question follows the answer, so where
+	// its end falls within a 20 ms frame, and with it when the endpoint
+	// is detected, moves with the wire's timing: either way, by up to a
+	// frame.
+	configured := virt.Scenarios[0].Architectures[0].Representative[0].Turns[0].Values[pipeline.MetricVoiceToVoice]
+	for _, run := range runs {
+		if len(run.Turns) == 0 {
+			continue // the count check below reports it
+		}
+		if got := run.Turns[0].Values[pipeline.MetricVoiceToVoice]; got < configured-time.Millisecond {
+			t.Errorf("run %d turn 0: voice_to_voice %v over the wire, shorter than the %v configured", run.Run, got, configured)
+		}
+	}
 	for _, run := range runs {
 		if len(run.Turns) != len(run.ClientVoiceToVoice) {
 			t.Fatalf("run %d: server has %d turns, client %d", run.Run, len(run.Turns), len(run.ClientVoiceToVoice))
