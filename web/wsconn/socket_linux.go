@@ -42,6 +42,8 @@ type SocketReader struct {
 func NewSocketReader(raw syscall.RawConn) *SocketReader {
 	r := &SocketReader{raw: raw}
 	r.fn = r.read
+	r.msg.Iov, r.msg.Control = &r.iov, &r.oob[0]
+	r.msg.SetIovlen(1)
 	_ = raw.Control(func(fd uintptr) {
 		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	})
@@ -75,41 +77,36 @@ func (r *SocketReader) read(fd uintptr) {
 	}
 	r.iov.Base = &r.buf[0]
 	r.iov.SetLen(len(r.buf))
-	r.msg = unix.Msghdr{Iov: &r.iov, Control: &r.oob[0]}
-	r.msg.SetIovlen(1)
-	r.msg.SetControllen(len(r.oob))
+	defer func() { r.iov.Base = nil }() // not to keep the caller's buffer
 	for {
+		r.msg.SetControllen(len(r.oob)) // the kernel sets it to what it wrote
 		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
-		if errno == unix.EINTR {
+		switch errno {
+		case unix.EINTR:
 			continue
-		}
-		r.n, r.err = int(n), nil
-		if errno != 0 {
+		case 0:
+			r.n, r.err = int(n), nil
+			r.arrived = receiveStamp(r.oob[:min(int(r.msg.Controllen), len(r.oob))])
+		default:
 			r.n, r.err = -1, errno
 		}
-		break
-	}
-	r.iov.Base = nil // not to keep the caller's buffer
-	if r.err == nil {
-		r.arrived = receiveStamp(r.oob[:min(int(r.msg.Controllen), len(r.oob))])
+		return
 	}
 }
 
 // receiveStamp finds the SCM_TIMESTAMPNS message among a recvmsg's
 // control messages.
 func receiveStamp(oob []byte) time.Time {
-	hdr := unix.CmsgLen(0)
-	for len(oob) >= hdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		n := int(h.Len)
-		if n < hdr || n > len(oob) {
+	for len(oob) >= unix.CmsgLen(0) {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
 			return time.Time{}
 		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && n-hdr >= int(unsafe.Sizeof(unix.Timespec{})) {
-			ts := (*unix.Timespec)(unsafe.Pointer(&oob[hdr]))
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
 			return time.Unix(ts.Unix())
 		}
-		oob = oob[min(unix.CmsgSpace(n-hdr), len(oob)):]
+		oob = rest
 	}
 	return time.Time{}
 }
